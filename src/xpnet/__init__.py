@@ -1,0 +1,36 @@
+"""xpnet: logistic regression, shallow and deep networks with hand-derived,
+vectorized backpropagation, written once against the Python array API.
+
+    import xpnet
+    net = xpnet.Network([12288, 20, 7, 5, 1], hidden="relu", output="sigmoid",
+                        init="xavier", seed=1, dtype="float64")
+    hist = net.fit(X, Y, iterations=2500, learning_rate=0.0075)
+"""
+
+from .errors import (
+    BackendError,
+    ConfigError,
+    DataError,
+    DataFileError,
+    NotFittedError,
+    ShapeError,
+    XpnetError,
+)
+from .models import LogisticRegression, Network
+from .training import History
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Network",
+    "LogisticRegression",
+    "History",
+    "XpnetError",
+    "ShapeError",
+    "DataError",
+    "DataFileError",
+    "ConfigError",
+    "BackendError",
+    "NotFittedError",
+    "__version__",
+]

@@ -1,0 +1,117 @@
+"""The one place that knows about array libraries.
+
+Everything else in xpnet receives an array-API namespace ``xp`` and never
+imports NumPy, CuPy, PyTorch or JAX for the math. This module resolves that
+namespace and the device from the user's arrays, names backends, and moves
+arrays between the host (NumPy) and the device.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .errors import BackendError, ConfigError
+
+#: Backend names accepted by ``backend=`` and ``--backend``.
+BACKENDS = ("numpy", "cupy", "torch", "jax", "array_api_strict")
+
+_COMPAT_MODULES = {
+    "numpy": "array_api_compat.numpy",
+    "cupy": "array_api_compat.cupy",
+    "torch": "array_api_compat.torch",
+    "jax": "jax.numpy",
+    "array_api_strict": "array_api_strict",
+}
+
+_INSTALL_HINTS = {
+    "cupy": "pip install 'xpnet[cuda12]' or 'xpnet[cuda13]' (needs an NVIDIA GPU)",
+    "torch": "pip install torch",
+    "jax": "pip install 'jax[cpu]'",
+    "array_api_strict": "pip install array-api-strict",
+}
+
+
+def namespace(*arrays: Any) -> ModuleType:
+    """The array-API namespace shared by ``arrays`` (NumPy is wrapped by array-api-compat)."""
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError as exc:
+        kinds = sorted({type(a).__module__ + "." + type(a).__qualname__ for a in arrays})
+        raise BackendError(
+            f"cannot train on a mix of array types {kinds}: pass X and Y from the same "
+            "library (NumPy, CuPy, PyTorch, JAX or array-api-strict) and on the same device"
+        ) from exc
+
+
+def device(x: Any) -> Any:
+    """The device ``x`` lives on."""
+    return array_api_compat.device(x)
+
+
+def namespace_by_name(name: str) -> ModuleType:
+    """The array-API namespace of a backend named in :data:`BACKENDS`."""
+    if name not in _COMPAT_MODULES:
+        raise ConfigError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    try:
+        if name == "jax":
+            import jax
+
+            # Training and the course's reproductions run in float64 as well.
+            jax.config.update("jax_enable_x64", True)
+        return importlib.import_module(_COMPAT_MODULES[name])
+    except ImportError as exc:
+        raise BackendError(
+            f"backend {name!r} is not installed: {_INSTALL_HINTS.get(name, 'install it')}"
+        ) from exc
+
+
+def backend_name(xp: ModuleType) -> str:
+    """The short name (as in :data:`BACKENDS`) of namespace ``xp``."""
+    if array_api_compat.is_numpy_namespace(xp):
+        return "numpy"
+    if array_api_compat.is_cupy_namespace(xp):
+        return "cupy"
+    if array_api_compat.is_torch_namespace(xp):
+        return "torch"
+    if array_api_compat.is_jax_namespace(xp):
+        return "jax"
+    if array_api_compat.is_array_api_strict_namespace(xp):
+        return "array_api_strict"
+    return getattr(xp, "__name__", repr(xp))
+
+
+def dtype_by_name(xp: ModuleType, name: str) -> Any:
+    """``xp.float32`` or ``xp.float64`` from its name."""
+    if name not in ("float32", "float64"):
+        raise ConfigError(f"unknown dtype {name!r}: choose 'float32' or 'float64'")
+    return getattr(xp, name)
+
+
+def to_host(x: Any) -> np.ndarray:
+    """A NumPy copy (or view, where free) of array ``x`` from any backend or device."""
+    if isinstance(x, np.ndarray):
+        return x
+    if array_api_compat.is_cupy_array(x):
+        return x.get()
+    if array_api_compat.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    return np.from_dlpack(x) if hasattr(x, "__dlpack__") else np.asarray(x)
+
+
+def from_host(a: np.ndarray, xp: ModuleType, device: Any = None) -> Any:
+    """Array ``a`` (NumPy, on the host) moved into namespace ``xp`` on ``device``."""
+    if device is None:
+        return xp.asarray(a)
+    return xp.asarray(a, device=device)
+
+
+def move(x: Any, xp: ModuleType, device: Any = None) -> Any:
+    """Array ``x`` from any backend moved into namespace ``xp`` on ``device``."""
+    if namespace(x) is xp and (device is None or array_api_compat.device(x) == device):
+        return x
+    return from_host(np.ascontiguousarray(to_host(x)), xp, device)

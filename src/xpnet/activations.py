@@ -1,0 +1,131 @@
+"""Hidden-layer activations: each g next to its derivative g'.
+
+Every function takes the pre-activation Z (n[l], m) and returns an array of
+the same shape and dtype, in the namespace ``xp`` it is given. The derivative
+also receives A = g(Z) from the forward pass, because for sigmoid and tanh
+g'(Z) is cheapest written in terms of A.
+
+The backward pass uses them as dZ[l] = dA[l] * g'(Z[l]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable
+
+from .errors import ConfigError
+
+# -- sigmoid ------------------------------------------------------------------
+
+
+def sigmoid(Z, *, xp):
+    """g(Z) = 1 / (1 + e^(−Z)), computed from e^(−|Z|) so it never overflows."""
+    e = xp.exp(-xp.abs(Z))
+    r = 1.0 / (1.0 + e)
+    return xp.where(Z >= 0, r, e * r)
+
+
+def sigmoid_prime(Z, A, *, xp):
+    """g'(Z) = A (1 − A)."""
+    return A * (1.0 - A)
+
+
+# -- tanh ---------------------------------------------------------------------
+
+
+def tanh(Z, *, xp):
+    """g(Z) = tanh(Z)."""
+    return xp.tanh(Z)
+
+
+def tanh_prime(Z, A, *, xp):
+    """g'(Z) = 1 − A²."""
+    return 1.0 - A * A
+
+
+# -- relu ---------------------------------------------------------------------
+
+
+def relu(Z, *, xp):
+    """g(Z) = max(Z, 0)."""
+    return xp.maximum(Z, 0.0)
+
+
+def relu_prime(Z, A, *, xp):
+    """g'(Z) = 1 where Z > 0, else 0 (the course's choice at Z = 0)."""
+    return xp.astype(Z > 0, Z.dtype)
+
+
+# -- leaky relu ---------------------------------------------------------------
+
+
+def leaky_relu(Z, *, xp, slope=0.01):
+    """g(Z) = Z where Z > 0, else slope·Z."""
+    return xp.where(Z > 0, Z, slope * Z)
+
+
+def leaky_relu_prime(Z, A, *, xp, slope=0.01):
+    """g'(Z) = 1 where Z > 0, else slope."""
+    return slope + (1.0 - slope) * xp.astype(Z > 0, Z.dtype)
+
+
+# -- linear -------------------------------------------------------------------
+
+
+def linear(Z, *, xp):
+    """g(Z) = Z."""
+    return Z
+
+
+def linear_prime(Z, A, *, xp):
+    """g'(Z) = 1."""
+    return xp.ones_like(Z)
+
+
+# -- the registry -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One hidden activation: ``g(Z, xp=xp)`` and ``g_prime(Z, A, xp=xp)``.
+
+    ``name`` is what the user wrote and what a saved model records;
+    ``slope`` is leaky_relu's slope for Z ≤ 0 (``None`` for the others).
+    """
+
+    name: str
+    g: Callable[..., Any] = field(repr=False, compare=False)
+    g_prime: Callable[..., Any] = field(repr=False, compare=False)
+    slope: float | None = None
+
+
+_PAIRS = {
+    "sigmoid": (sigmoid, sigmoid_prime),
+    "tanh": (tanh, tanh_prime),
+    "relu": (relu, relu_prime),
+    "leaky_relu": (leaky_relu, leaky_relu_prime),
+    "linear": (linear, linear_prime),
+}
+
+#: The names ``hidden=`` accepts.
+NAMES = tuple(_PAIRS)
+
+
+def get(spec: str | Activation, *, slope: float = 0.01) -> Activation:
+    """The :class:`Activation` for a name (or an Activation, returned as is).
+
+    ``slope`` applies to ``"leaky_relu"`` only.
+    """
+    if isinstance(spec, Activation):
+        return spec
+    if spec not in _PAIRS:
+        raise ConfigError(
+            f"unknown activation {spec!r}: choose one of {', '.join(NAMES)}"
+        )
+    g, g_prime = _PAIRS[spec]
+    if spec != "leaky_relu":
+        return Activation(spec, g, g_prime)
+    if not 0.0 <= slope < 1.0:
+        raise ConfigError(f"leaky_relu slope must lie in [0, 1), got {slope!r}")
+    return Activation(spec, partial(g, slope=slope), partial(g_prime, slope=slope), slope)

@@ -1,0 +1,101 @@
+"""Output units and their losses, each pair fused so that dZ[L] = A[L] − Y.
+
+| output  | A[L] = g(Z[L])        | loss                     | cost J                                   |
+|---------|-----------------------|--------------------------|------------------------------------------|
+| sigmoid | 1 / (1 + e^(−Z))      | binary cross-entropy     | −(1/m) Σ [Y log A + (1 − Y) log(1 − A)]  |
+| softmax | e^Z / Σ_k e^Z_k       | categorical cross-entropy| −(1/m) Σ Y log A                         |
+| linear  | Z                     | mean squared error       | (1/(2m)) Σ (A − Y)²                      |
+
+For each pair the derivative of J with respect to Z[L] is (A[L] − Y) / m; the
+1/m is applied in dW and db, as the course writes it. The costs are computed
+from Z[L], not from A[L], so they stay finite where A[L] saturates to 0 or 1.
+
+Shapes: Z, A and Y are (n[L], m); a cost is a 0-d array in the namespace of Z
+(reading it back to the host is the caller's choice, and a sync).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import activations
+from .errors import ConfigError
+
+
+def softmax(Z, *, xp):
+    """A = e^(Z − max Z) / Σ_k e^(Z_k − max Z), column by column."""
+    e = xp.exp(Z - xp.max(Z, axis=0, keepdims=True))
+    return e / xp.sum(e, axis=0, keepdims=True)
+
+
+def log_softmax(Z, *, xp):
+    """log A for the softmax, as Z − logsumexp(Z) column by column."""
+    Z_shift = Z - xp.max(Z, axis=0, keepdims=True)
+    return Z_shift - xp.log(xp.sum(xp.exp(Z_shift), axis=0, keepdims=True))
+
+
+def binary_cross_entropy(Z, Y, *, xp):
+    """J = −(1/m) Σ [Y log σ(Z) + (1 − Y) log(1 − σ(Z))].
+
+    Written as (1/m) Σ [max(Z, 0) − Z·Y + log(1 + e^(−|Z|))], the same value
+    without log(0) or overflow.
+    """
+    m = Z.shape[1]
+    losses = xp.maximum(Z, 0.0) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))
+    return xp.sum(losses) / m
+
+
+def categorical_cross_entropy(Z, Y, *, xp):
+    """J = −(1/m) Σ Y log softmax(Z)."""
+    m = Z.shape[1]
+    return -xp.sum(Y * log_softmax(Z, xp=xp)) / m
+
+
+def mean_squared_error(Z, Y, *, xp):
+    """J = (1/(2m)) Σ (Z − Y)²; the ½ makes dJ/dZ = (A − Y)/m."""
+    m = Z.shape[1]
+    D = Z - Y
+    return xp.sum(D * D) / (2 * m)
+
+
+def dZ_output(A, Y):
+    """dZ[L] = A[L] − Y, the same for every pair in this module."""
+    return A - Y
+
+
+@dataclass(frozen=True)
+class Output:
+    """An output unit fused with its loss.
+
+    ``g(Z, xp=xp)`` gives A[L]; ``cost(Z, Y, xp=xp)`` gives J from Z[L].
+    ``classifier`` says whether predictions are labels (scored by accuracy)
+    or real values (scored by R²).
+    """
+
+    name: str
+    loss: str
+    g: Callable[..., Any]
+    cost: Callable[..., Any]
+    classifier: bool
+
+
+OUTPUTS = {
+    "sigmoid": Output("sigmoid", "binary_cross_entropy", activations.sigmoid,
+                      binary_cross_entropy, classifier=True),
+    "softmax": Output("softmax", "categorical_cross_entropy", softmax,
+                      categorical_cross_entropy, classifier=True),
+    "linear": Output("linear", "mean_squared_error", activations.linear,
+                     mean_squared_error, classifier=False),
+}
+
+
+def get(spec: str | Output) -> Output:
+    """The :class:`Output` for a name (or an Output, returned as is)."""
+    if isinstance(spec, Output):
+        return spec
+    if spec not in OUTPUTS:
+        raise ConfigError(
+            f"unknown output {spec!r}: choose one of {', '.join(OUTPUTS)}"
+        )
+    return OUTPUTS[spec]
