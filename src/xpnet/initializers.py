@@ -26,12 +26,16 @@ from .errors import ConfigError
 NAMES = ("zeros", "normal", "xavier", "he")
 
 
-def _scale(method: str, n_prev: int, init_scale: float) -> float:
+def _draw(rng: np.random.RandomState, n: int, n_prev: int, method: str, init_scale: float) -> np.ndarray:
+    # Written as the course writes each one: W / √n is not bit-equal to W · (1/√n).
+    if method == "zeros":
+        return np.zeros((n, n_prev))
+    W = rng.randn(n, n_prev)
     if method == "normal":
-        return init_scale
+        return W * init_scale
     if method == "xavier":
-        return 1.0 / np.sqrt(n_prev)
-    return np.sqrt(2.0 / n_prev)  # he
+        return W / np.sqrt(n_prev)
+    return W * np.sqrt(2.0 / n_prev)  # he
 
 
 def initialize(
@@ -53,9 +57,6 @@ def initialize(
     rng = np.random.RandomState(seed)
     params = []
     for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]):
-        if method == "zeros":
-            W = np.zeros((n, n_prev))
-        else:
-            W = rng.randn(n, n_prev) * _scale(method, n_prev, init_scale)
+        W = _draw(rng, n, n_prev, method, init_scale)
         params.append((W.astype(dtype), np.zeros((n, 1), dtype=dtype)))
     return params

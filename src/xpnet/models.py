@@ -7,6 +7,7 @@ and returns results in that same namespace and on that same device.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any, Sequence
 
@@ -213,11 +214,13 @@ class Network:
         """Accuracy (a fraction in [0, 1]) for sigmoid and softmax outputs; R² for linear."""
         X, Y, xp, device = self._inputs(X, Y)
         A = network.predict_proba(self._params_in(xp, device), X, self.architecture, xp=xp)
-        if self.output.name == "sigmoid":
-            return float(xp.mean(xp.astype((A > 0.5) == (Y > 0.5), A.dtype)))
-        if self.output.name == "softmax":
-            hits = xp.argmax(A, axis=0) == xp.argmax(Y, axis=0)
-            return float(xp.mean(xp.astype(hits, A.dtype)))
+        if self.output.classifier:
+            if self.output.name == "sigmoid":
+                hits = (A > 0.5) == (Y > 0.5)
+            else:
+                hits = xp.argmax(A, axis=0) == xp.argmax(Y, axis=0)
+            # Counted, then divided in Python: exact, whatever the dtype of A.
+            return int(xp.count_nonzero(hits)) / math.prod(hits.shape)
         residual = xp.sum((Y - A) ** 2, axis=1)
         total = xp.sum((Y - xp.mean(Y, axis=1, keepdims=True)) ** 2, axis=1)
         return float(xp.mean(1.0 - residual / total))

@@ -1,0 +1,79 @@
+"""Shared fixtures: one ``xp`` fixture runs a test on every installed backend."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import array_api_compat
+import numpy as np
+import pytest
+
+from xpnet import _backend
+
+# The course's cat files: ../shared/data/catvnoncat beside the project, unless
+# XPNET_DATA points elsewhere (as on a machine where shared/ is not beside it).
+CAT_DATA = Path(
+    os.environ.get("XPNET_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "catvnoncat"
+)
+
+
+def _cuda_available() -> bool:
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def _backend_params():
+    for name in ("numpy", "array_api_strict", "torch", "jax", "cupy"):
+        module = "array_api_strict" if name == "array_api_strict" else name
+        if name == "cupy":
+            installed = _cuda_available()
+            why = "cupy needs an installed cupy and a CUDA device"
+        else:
+            installed = importlib.util.find_spec(module) is not None
+            why = f"{name} is not installed"
+        marks = () if installed else (pytest.mark.skip(reason=why),)
+        yield pytest.param(name, id=name, marks=marks)
+
+
+@pytest.fixture(params=list(_backend_params()))
+def xp(request):
+    """The array-API namespace of one backend (jax with float64 enabled)."""
+    return _backend.namespace_by_name(request.param)
+
+
+def asarray(a, xp):
+    """A NumPy (or nested list) value as an array of ``xp`` on its default device."""
+    return _backend.from_host(np.asarray(a), xp)
+
+
+def to_numpy(x) -> np.ndarray:
+    return np.asarray(_backend.to_host(x))
+
+
+def assert_in_namespace(x, xp, device=None) -> None:
+    """``x`` is an array of namespace ``xp`` (and on ``device``), not silently NumPy."""
+    assert array_api_compat.array_namespace(x) is xp, (
+        f"result is a {type(x).__module__}.{type(x).__name__}, expected an array of {xp.__name__}"
+    )
+    if device is not None:
+        assert array_api_compat.device(x) == device
+
+
+@pytest.fixture(scope="session")
+def cat_data():
+    """The course's cat data, or a skip that says where it was looked for."""
+    if not all((CAT_DATA / f).is_file() for f in ("train_catvnoncat.h5", "test_catvnoncat.h5")):
+        pytest.skip(f"cat data not found at {CAT_DATA} (the course's h5 files live in ../shared/data)")
+    pytest.importorskip("h5py", reason="reading the cat data needs h5py")
+    from xpnet.data import load_catvnoncat
+
+    return load_catvnoncat(CAT_DATA)

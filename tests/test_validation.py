@@ -1,0 +1,135 @@
+"""Bad input is refused at the boundary with a message that names the problem and the fix."""
+
+import numpy as np
+import pytest
+
+import xpnet
+from xpnet import ConfigError, DataError, ShapeError
+
+from conftest import asarray
+
+rng = np.random.RandomState(0)
+X_GOOD = rng.randn(3, 10)
+Y_GOOD = rng.randint(0, 2, size=(1, 10))
+
+
+def net(**kwargs):
+    return xpnet.Network([3, 4, 1], seed=0, **kwargs)
+
+
+def test_X_given_as_m_by_n_x_is_refused_with_a_transpose_hint(xp):
+    with pytest.raises(ShapeError, match=r"looks like \(m, n_x\).*Pass X\.T"):
+        net().fit(asarray(X_GOOD.T, xp), asarray(Y_GOOD, xp), iterations=1)
+
+
+def test_nan_in_X_is_refused(xp):
+    X = X_GOOD.copy()
+    X[1, 2] = np.nan
+    with pytest.raises(DataError, match="NaN or inf"):
+        net().fit(asarray(X, xp), asarray(Y_GOOD, xp), iterations=1)
+
+
+def test_inf_in_X_is_refused(xp):
+    X = X_GOOD.copy()
+    X[0, 0] = np.inf
+    with pytest.raises(DataError, match=r"NaN or inf \(1 entries\)"):
+        net().predict(asarray(X, xp))
+
+
+def test_labels_outside_0_1_for_sigmoid_are_refused(xp):
+    Y = Y_GOOD.copy()
+    Y[0, 3] = 2
+    with pytest.raises(DataError, match="must be 0 or 1.*softmax"):
+        net().fit(asarray(X_GOOD, xp), asarray(Y, xp), iterations=1)
+
+
+def test_X_and_Y_with_different_m_are_refused(xp):
+    with pytest.raises(ShapeError, match="m = 10 examples.*Y has 9"):
+        net().fit(asarray(X_GOOD, xp), asarray(Y_GOOD[:, :9], xp), iterations=1)
+
+
+def test_Y_given_as_a_column_is_refused_with_a_transpose_hint():
+    with pytest.raises(ShapeError, match=r"looks like \(m, 1\).*Y\.T"):
+        net().fit(X_GOOD, Y_GOOD.T, iterations=1)
+
+
+def test_n_x_that_does_not_match_the_first_layer_is_refused(xp):
+    with pytest.raises(ShapeError, match="5 features.*expects n_x = 3"):
+        net().fit(asarray(rng.randn(5, 10), xp), asarray(Y_GOOD, xp), iterations=1)
+
+
+def test_one_dimensional_X_is_refused_with_a_reshape_hint():
+    with pytest.raises(ShapeError, match=r"2-D.*reshape"):
+        net().predict(np.zeros(3))
+
+
+def test_class_ids_out_of_range_for_softmax_are_refused(xp):
+    network = xpnet.Network([3, 4, 3], output="softmax", seed=0)
+    with pytest.raises(DataError, match=r"integers in \[0, 3\)"):
+        network.fit(asarray(X_GOOD, xp), asarray(np.full((1, 10), 3), xp), iterations=1)
+
+
+def test_one_hot_columns_must_hold_exactly_one_one():
+    network = xpnet.Network([3, 4, 3], output="softmax", seed=0)
+    with pytest.raises(DataError, match="exactly one 1 per column"):
+        network.fit(X_GOOD, np.zeros((3, 10)), iterations=1)
+
+
+def test_string_X_is_refused():
+    with pytest.raises(DataError, match="real numbers"):
+        net().predict(np.array([["a"] * 10] * 3))
+
+
+def test_unknown_activation_is_refused():
+    with pytest.raises(ConfigError, match="unknown activation 'sigmoidal'"):
+        xpnet.Network([3, 4, 1], hidden="sigmoidal")
+
+
+def test_unknown_init_is_refused():
+    with pytest.raises(ConfigError, match="unknown init 'glorot'.*xavier"):
+        xpnet.Network([3, 4, 1], init="glorot")
+
+
+def test_unknown_output_is_refused():
+    with pytest.raises(ConfigError, match="unknown output"):
+        xpnet.Network([3, 4, 1], output="relu")
+
+
+def test_unknown_dtype_is_refused():
+    with pytest.raises(ConfigError, match="float32"):
+        xpnet.Network([3, 4, 1], dtype="float16")
+
+
+def test_wrong_number_of_hidden_activations_is_refused():
+    with pytest.raises(ConfigError, match="one per hidden layer"):
+        xpnet.Network([3, 4, 4, 1], hidden=["relu"])
+
+
+@pytest.mark.parametrize("dims", [[3], [3, 0, 1], [3, 2.5, 1]])
+def test_nonsense_layer_dims_are_refused(dims):
+    with pytest.raises(ConfigError, match="layer_dims"):
+        xpnet.Network(dims)
+
+
+@pytest.mark.parametrize("learning_rate", [0.0, -1.0, float("nan"), float("inf")])
+def test_nonsense_learning_rate_is_refused(learning_rate):
+    with pytest.raises(ConfigError, match="learning_rate"):
+        net().fit(X_GOOD, Y_GOOD, iterations=1, learning_rate=learning_rate)
+
+
+def test_X_and_Y_from_different_libraries_are_refused():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(xpnet.BackendError, match="same library"):
+        net().fit(torch.asarray(X_GOOD), Y_GOOD, iterations=1)
+
+
+def test_unknown_backend_name_is_refused():
+    from xpnet import _backend
+
+    with pytest.raises(ConfigError, match="unknown backend 'tensorflow'"):
+        _backend.namespace_by_name("tensorflow")
+
+
+def test_every_error_is_an_xpnet_error_and_a_value_error():
+    for cls in (ShapeError, DataError, ConfigError):
+        assert issubclass(cls, xpnet.XpnetError) and issubclass(cls, ValueError)
