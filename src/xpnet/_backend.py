@@ -100,6 +100,8 @@ def to_host(x: Any) -> np.ndarray:
         return x.get()
     if array_api_compat.is_torch_array(x):
         return x.detach().cpu().numpy()
+    if array_api_compat.is_jax_array(x):
+        return np.asarray(x)  # DLPack refuses a GPU buffer here; __array__ copies from any device
     return np.from_dlpack(x) if hasattr(x, "__dlpack__") else np.asarray(x)
 
 
