@@ -63,6 +63,7 @@ class Network:
                 "give one name for all of them, or exactly one per hidden layer"
             )
         self.hidden = tuple(activations.get(h, slope=leaky_slope) for h in names)
+        self.leaky_slope = float(leaky_slope)
         self.output = losses.get(output)
         if init not in initializers.NAMES:
             raise ConfigError(
@@ -236,6 +237,21 @@ class Network:
         params = self._params_in(xp, device)
         _, caches = network.forward(params, X, self.architecture, xp=xp)
         return network.backward(params, caches, Y, self.architecture, xp=xp)
+
+    def get_config(self) -> dict:
+        """The constructor's arguments as JSON-friendly values: ``type(net)(**net.get_config())``
+        builds the same architecture (without the trained parameters)."""
+        names = [h.name for h in self.hidden]
+        return {
+            "layer_dims": list(self.layer_dims),
+            "hidden": names,
+            "output": self.output.name,
+            "init": self.init,
+            "seed": self.seed,
+            "dtype": self.dtype,
+            "init_scale": self.init_scale,
+            "leaky_slope": self.leaky_slope,
+        }
 
     def __repr__(self) -> str:
         hidden = [h.name for h in self.hidden]
