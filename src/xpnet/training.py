@@ -17,17 +17,31 @@ from .optimizers import Optimizer
 
 @dataclass
 class History:
-    """The costs recorded while training: ``costs[k]`` is J at ``iterations[k]``.
+    """What was recorded while training; entry k of every list belongs to one record.
 
-    The cost at iteration i is that of the parameters *before* the i-th
-    update, as the course prints it (iteration 0 is the initial cost).
+    ``iterations[k]`` is the update step of the record and ``costs[k]`` the
+    training cost J there: the cost of the parameters *before* that step, as
+    the course prints it (iteration 0 is the initial cost). In epoch mode a
+    record is taken at the end of each epoch, ``costs[k]`` is the mean cost of
+    that epoch's mini-batches and ``epochs[k]`` the epoch (1-based).
+    ``metrics`` holds further series of the same length, by name:
+    "accuracy" (or "r2"), and with validation data "val_cost",
+    "val_accuracy" (or "val_r2").
     """
 
     iterations: list[int] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.costs)
+
+    def __getitem__(self, name: str) -> list[float]:
+        """``hist["cost"]`` or any metric by name, e.g. ``hist["val_cost"]``."""
+        if name == "cost":
+            return self.costs
+        return self.metrics[name]
 
 
 def train(
