@@ -84,7 +84,8 @@ def train(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     net.fit(X_train, Y_train, iterations=pick("iterations"),
                       learning_rate=pick("learning_rate"), record_every=pick("print_every"),
-                      on_record=lambda i, J: print(f"iteration {i:>6}: cost {J:.6f}", flush=True))
+                      on_record=lambda h: print(f"iteration {h.iterations[-1]:>6}: cost {h.costs[-1]:.6f}",
+                                                flush=True))
     seconds = time.perf_counter() - start
     print(f"trained in {seconds:.2f} s")
     print(f"train accuracy: {100 * net.score(X_train, Y_train):.2f} %")

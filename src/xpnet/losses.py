@@ -64,6 +64,22 @@ def dZ_output(A, Y):
     return A - Y
 
 
+def correct_count(name: str, A, Y, *, xp):
+    """How many predictions in A[L] match Y (a 0-d integer array), for classifier outputs.
+
+    sigmoid: each entry of A > 0.5 against Y's 0/1 (n[L]·m predictions);
+    softmax: the argmax of each column against Y's one-hot (m predictions).
+    """
+    if name == "sigmoid":
+        return xp.count_nonzero((A > 0.5) == (Y > 0.5))
+    return xp.count_nonzero(xp.argmax(A, axis=0) == xp.argmax(Y, axis=0))
+
+
+def prediction_count(name: str, Y) -> int:
+    """How many predictions :func:`correct_count` counts for labels Y (n[L], m)."""
+    return Y.shape[0] * Y.shape[1] if name == "sigmoid" else Y.shape[1]
+
+
 @dataclass(frozen=True)
 class Output:
     """An output unit fused with its loss.

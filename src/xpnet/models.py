@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from . import _backend, _validation, activations, initializers, losses, network, optimizers
-from .errors import ConfigError, NotFittedError
-from .training import History, train
+from ._progress import Progress
+from ._random import HostRandom
+from .errors import BackendError, ConfigError, NotFittedError
+from .training import History, Plan, TrainState, train
 
 
 class Network:
@@ -40,6 +42,11 @@ class Network:
         The factor of the "normal" initializer.
     leaky_slope
         The slope of leaky_relu for Z ≤ 0.
+    l2
+        L2 regularization strength λ: the cost gains λ/(2m)·Σ‖W‖².
+    keep_prob
+        Inverted dropout on the hidden layers while training: each hidden unit
+        is kept with this probability (1 = no dropout).
     """
 
     def __init__(
@@ -53,6 +60,8 @@ class Network:
         dtype: str = "float32",
         init_scale: float = 0.01,
         leaky_slope: float = 0.01,
+        l2: float = 0.0,
+        keep_prob: float = 1.0,
     ):
         self.layer_dims = _check_layer_dims(layer_dims)
         n_hidden = len(self.layer_dims) - 2
@@ -72,6 +81,12 @@ class Network:
         _backend.dtype_by_name(_backend.namespace_by_name("numpy"), dtype)
         self.init, self.seed, self.dtype = init, seed, dtype
         self.init_scale = float(init_scale)
+        self.l2 = float(l2)
+        if not (self.l2 >= 0.0 and math.isfinite(self.l2)):
+            raise ConfigError(f"l2 must be a finite number ≥ 0, got {l2!r}")
+        self.keep_prob = float(keep_prob)
+        if not 0.0 < self.keep_prob <= 1.0:
+            raise ConfigError(f"keep_prob must lie in (0, 1], got {keep_prob!r}")
         self.history: History | None = None
         self._params: tuple | None = None
         self._xp = _backend.namespace_by_name("numpy")
@@ -87,7 +102,8 @@ class Network:
             raise NotFittedError(
                 f"layer sizes {self.layer_dims} are not known yet: call fit(X, Y) first"
             )
-        return network.Architecture(tuple(self.layer_dims), self.hidden, self.output)
+        return network.Architecture(tuple(self.layer_dims), self.hidden, self.output,
+                                    l2=self.l2, keep_prob=self.keep_prob)
 
     @property
     def params(self) -> list[tuple[Any, Any]]:
@@ -167,31 +183,100 @@ class Network:
         X,
         Y,
         *,
-        iterations: int = 1000,
-        learning_rate: float = 0.01,
-        optimizer: str = "sgd",
+        iterations: int | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        learning_rate: optimizers.LearningRate = 0.01,
+        optimizer: str | optimizers.Optimizer = "sgd",
         record_every: int = 100,
-        on_record=None,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float | None = None,
+        early_stopping: int | None = None,
+        shuffle_seed: int | None = None,
+        verbose: bool = False,
+        on_record: Callable[[History], None] | None = None,
     ) -> History:
-        """Train on X (n_x, m) and Y (n[L], m) with batch gradient descent, where X lives.
+        """Train on X (n_x, m) and Y (n[L], m), where X lives.
 
         The parameters move once to X's namespace and device and stay there.
-        Returns the :class:`~xpnet.training.History` of costs, recorded every
-        ``record_every`` iterations and at the last one; ``on_record(i, J)``,
-        if given, is called with each as it is recorded.
+
+        iterations
+            Full-batch updates, the course's form (the default: 1000).
+        epochs, batch_size
+            Or passes over the data in shuffled mini-batches (the whole batch
+            when ``batch_size`` is None); a record is taken per epoch.
+        learning_rate
+            α, or a schedule of the update count (``xpnet.optimizers.step_decay``, ...).
+        optimizer
+            "sgd", "momentum", "rmsprop", "adam", or an ``xpnet.optimizers`` Optimizer.
+        record_every
+            Iteration mode: record the cost every this many updates (and at the last).
+        validation_data, validation_split
+            (X_val, Y_val), or the fraction of the last columns of X held out;
+            adds "val_cost" and "val_accuracy" to each record.
+        early_stopping
+            Stop once val_cost has not improved for this many records, and keep
+            the parameters of the best record.
+        shuffle_seed
+            Seed of the shuffles and dropout masks (default: the model's seed).
+        verbose
+            Show a progress bar (tqdm, when installed) with the running cost.
+        on_record
+            Called with the :class:`~xpnet.training.History` after each record.
+
+        Returns the :class:`~xpnet.training.History`, also kept as ``self.history``.
         """
-        iterations = _positive_int(iterations, "iterations", allow_zero=True)
-        record_every = _positive_int(record_every, "record_every")
+        plan = _plan(iterations, epochs, batch_size, record_every, early_stopping,
+                     validation_data is not None or validation_split is not None)
         opt = optimizers.get(optimizer, learning_rate)
         X, Y, xp, device = self._inputs(X, Y)
+        X, Y, validation = self._validation(X, Y, validation_data, validation_split, xp, device)
         params = self._params_in(xp, device)
-        params, history = train(
-            params, X, Y, arch=self.architecture, optimizer=opt,
-            iterations=iterations, record_every=record_every, on_record=on_record, xp=xp,
-        )
-        self._params, self._xp, self._device = params, xp, device
-        self.history = history
-        return history
+        random = HostRandom(self.seed if shuffle_seed is None else shuffle_seed,
+                            xp=xp, device=device, dtype=self.dtype)
+        state = TrainState(params, opt.init(params, xp=xp))
+        callbacks = [on_record] if on_record is not None else []
+        progress = Progress(plan, enabled=verbose)
+        callbacks.append(progress.update)
+        try:
+            state = train(
+                state, X, Y, arch=self.architecture, optimizer=opt, plan=plan, xp=xp,
+                random=random, validation=validation,
+                on_record=lambda history: [callback(history) for callback in callbacks],
+            )
+        finally:
+            progress.close()
+        self._params, self._xp, self._device = state.params, xp, device
+        self.history = state.history
+        return state.history
+
+    def _validation(self, X, Y, validation_data, validation_split, xp, device):
+        """(X, Y, (X_val, Y_val) or None): held-out data, checked like the training data."""
+        if validation_data is not None and validation_split is not None:
+            raise ConfigError("give validation_data or validation_split, not both")
+        if validation_split is not None:
+            if not 0.0 < validation_split < 1.0:
+                raise ConfigError(f"validation_split must lie in (0, 1), got {validation_split!r}")
+            m = X.shape[1]
+            m_val = int(round(m * validation_split))
+            if not 0 < m_val < m:
+                raise ConfigError(
+                    f"validation_split={validation_split} leaves {m - m_val} of {m} examples to "
+                    f"train on and {m_val} to validate: choose a split that keeps both non-empty"
+                )
+            return X[:, : m - m_val], Y[:, : m - m_val], (X[:, m - m_val:], Y[:, m - m_val:])
+        if validation_data is None:
+            return X, Y, None
+        try:
+            X_val, Y_val = validation_data
+        except (TypeError, ValueError) as exc:
+            raise ConfigError("validation_data must be a pair (X_val, Y_val)") from exc
+        X_val, Y_val, xp_val, device_val = self._inputs(X_val, Y_val)
+        if xp_val is not xp or device_val != device:
+            raise BackendError(
+                "validation_data must live in the same library and on the same device as X"
+            )
+        return X, Y, (X_val, Y_val)
 
     def predict_proba(self, X):
         """A[L] (n[L], m) for X (n_x, m), in X's namespace and on X's device."""
@@ -216,12 +301,9 @@ class Network:
         X, Y, xp, device = self._inputs(X, Y)
         A = network.predict_proba(self._params_in(xp, device), X, self.architecture, xp=xp)
         if self.output.classifier:
-            if self.output.name == "sigmoid":
-                hits = (A > 0.5) == (Y > 0.5)
-            else:
-                hits = xp.argmax(A, axis=0) == xp.argmax(Y, axis=0)
+            hits = losses.correct_count(self.output.name, A, Y, xp=xp)
             # Counted, then divided in Python: exact, whatever the dtype of A.
-            return int(xp.count_nonzero(hits)) / math.prod(hits.shape)
+            return int(hits) / losses.prediction_count(self.output.name, Y)
         residual = xp.sum((Y - A) ** 2, axis=1)
         total = xp.sum((Y - xp.mean(Y, axis=1, keepdims=True)) ** 2, axis=1)
         return float(xp.mean(1.0 - residual / total))
@@ -251,7 +333,15 @@ class Network:
             "dtype": self.dtype,
             "init_scale": self.init_scale,
             "leaky_slope": self.leaky_slope,
+            "l2": self.l2,
+            "keep_prob": self.keep_prob,
         }
+
+    def save(self, path) -> None:
+        """Save the architecture and parameters to a safetensors file at ``path`` (see :func:`xpnet.io.save`)."""
+        from .io import save  # here: xpnet.io imports this module
+
+        save(self, path)
 
     def __repr__(self) -> str:
         hidden = [h.name for h in self.hidden]
@@ -300,3 +390,28 @@ def _positive_int(value, name: str, *, allow_zero: bool = False) -> int:
 
 def _default_int(xp):
     return xp.__array_namespace_info__().default_dtypes()["integral"]
+
+
+def _plan(iterations, epochs, batch_size, record_every, early_stopping, has_validation) -> Plan:
+    """The training plan from fit's arguments, each checked."""
+    if iterations is not None and epochs is not None:
+        raise ConfigError("give iterations (full-batch updates) or epochs (passes over the data), not both")
+    if batch_size is not None and epochs is None:
+        raise ConfigError(
+            "mini-batches are counted in epochs: give epochs=... with batch_size=..."
+        )
+    if epochs is None and iterations is None:
+        iterations = 1000
+    if early_stopping is not None:
+        _positive_int(early_stopping, "early_stopping")
+        if not has_validation:
+            raise ConfigError(
+                "early_stopping watches the validation cost: give validation_data or validation_split"
+            )
+    return Plan(
+        iterations=None if iterations is None else _positive_int(iterations, "iterations", allow_zero=True),
+        epochs=None if epochs is None else _positive_int(epochs, "epochs", allow_zero=True),
+        batch_size=None if batch_size is None else _positive_int(batch_size, "batch_size"),
+        record_every=_positive_int(record_every, "record_every"),
+        patience=early_stopping,
+    )

@@ -10,6 +10,11 @@ The course's equations, for l = 1..L with A[0] = X (n_x, m):
     db[l]   = Σ_columns dZ[l] / m
     dZ[l-1] = W[l]ᵀ·dZ[l] * g'[l-1](Z[l-1])
 
+With L2 regularization (λ = ``arch.l2``) the cost gains λ/(2m)·Σ‖W[l]‖² and
+dW[l] gains λ/m·W[l]. With inverted dropout a hidden layer's output is
+A[l]·D[l], where D[l] is a mask of 0 and 1/keep_prob drawn per step; the same
+D[l] multiplies dA[l] on the way back.
+
 Parameters are a sequence of (W, b) pairs, one per layer; gradients come back
 as a list of (dW, db) pairs in the same order. Nothing here imports an array
 library: every function takes the namespace ``xp`` as a keyword.
@@ -31,12 +36,16 @@ class Architecture:
     """What the math needs to know about a network besides its parameters.
 
     ``layer_dims`` is (n[0], ..., n[L]); ``hidden`` holds g[1..L-1], one per
-    hidden layer; ``output`` is the output unit fused with its loss.
+    hidden layer; ``output`` is the output unit fused with its loss; ``l2``
+    is the L2 strength λ; ``keep_prob`` is dropout's keep probability on
+    hidden layers (1 = no dropout).
     """
 
     layer_dims: tuple[int, ...]
     hidden: tuple[Activation, ...]
     output: Output
+    l2: float = 0.0
+    keep_prob: float = 1.0
 
     @property
     def L(self) -> int:
@@ -47,22 +56,28 @@ class Architecture:
 class Cache:
     """What layer l's backward step needs from its forward step."""
 
-    A_prev: Any  # A[l-1] (n[l-1], m)
+    A_prev: Any  # the input of layer l: A[l-1]·D[l-1] (n[l-1], m)
     Z: Any  # Z[l] (n[l], m)
-    A: Any  # A[l] = g[l](Z[l]) (n[l], m)
+    A: Any  # A[l] = g[l](Z[l]) (n[l], m), before dropout
+    D: Any = None  # layer l's dropout mask (n[l], m) of 0 and 1/keep_prob, or None
 
 
-def forward(params: Params, X, arch: Architecture, *, xp) -> tuple[Any, list[Cache]]:
-    """A[L] (n[L], m) for X (n_x, m), and the per-layer caches for :func:`backward`."""
+def forward(params: Params, X, arch: Architecture, *, xp, masks=None) -> tuple[Any, list[Cache]]:
+    """A[L] (n[L], m) for X (n_x, m), and the per-layer caches for :func:`backward`.
+
+    ``masks``, for training with dropout, holds D[1..L-1]: one (n[l], m) array
+    of 0 and 1/keep_prob per hidden layer.
+    """
     L = len(params)
-    A = X
+    A_in = X
     caches = []
     for l, (W, b) in enumerate(params, start=1):
-        A_prev = A
-        Z = W @ A_prev + b
+        Z = W @ A_in + b
         g = arch.output.g if l == L else arch.hidden[l - 1].g
         A = g(Z, xp=xp)
-        caches.append(Cache(A_prev, Z, A))
+        D = masks[l - 1] if masks is not None and l < L else None
+        caches.append(Cache(A_in, Z, A, D))
+        A_in = A if D is None else A * D
     return A, caches
 
 
@@ -78,21 +93,39 @@ def backward(params: Params, caches: Sequence[Cache], Y, arch: Architecture, *, 
     dZ = dZ_output(caches[-1].A, Y)
     for l in range(L, 0, -1):
         cache = caches[l - 1]
+        W = params[l - 1][0]
         dW = (dZ @ cache.A_prev.T) / m
+        if arch.l2:
+            dW = dW + (arch.l2 / m) * W
         db = xp.sum(dZ, axis=1, keepdims=True) / m
         grads[l - 1] = (dW, db)
         if l > 1:
             # dA[0] would be W[1]ᵀ·dZ[1], the largest product of all, and nothing reads it.
-            W = params[l - 1][0]
             below = caches[l - 2]
-            dZ = (W.T @ dZ) * arch.hidden[l - 2].g_prime(below.Z, below.A, xp=xp)
+            dA = W.T @ dZ
+            if below.D is not None:
+                dA = dA * below.D
+            dZ = dA * arch.hidden[l - 2].g_prime(below.Z, below.A, xp=xp)
     return grads
 
 
-def cost(params: Params, X, Y, arch: Architecture, *, xp):
+def l2_penalty(params: Params, arch: Architecture, m: int, *, xp):
+    """λ/(2m)·Σ_l ‖W[l]‖², the L2 term of the cost (a 0-d array)."""
+    return (arch.l2 / (2 * m)) * sum(xp.sum(W * W) for W, _ in params)
+
+
+def cost_from_caches(params: Params, caches: Sequence[Cache], Y, arch: Architecture, *, xp):
+    """J for the forward pass that made ``caches``: the output's loss plus the L2 term."""
+    J = arch.output.cost(caches[-1].Z, Y, xp=xp)
+    if arch.l2:
+        J = J + l2_penalty(params, arch, Y.shape[1], xp=xp)
+    return J
+
+
+def cost(params: Params, X, Y, arch: Architecture, *, xp, masks=None):
     """The cost J (a 0-d array) of ``params`` on (X, Y), computed from Z[L]."""
-    _, caches = forward(params, X, arch, xp=xp)
-    return arch.output.cost(caches[-1].Z, Y, xp=xp)
+    _, caches = forward(params, X, arch, xp=xp, masks=masks)
+    return cost_from_caches(params, caches, Y, arch, xp=xp)
 
 
 def predict_proba(params: Params, X, arch: Architecture, *, xp):

@@ -1,8 +1,18 @@
-"""The training loop: forward, cost (when recorded), backward, update.
+"""The one training loop: forward, cost (when recorded), backward, update.
 
-The loop runs entirely in the namespace ``xp`` of the data. It reads a value
-back to the host only when it records the cost (every ``record_every``
-iterations and at the last one), so a GPU is never made to wait inside a step.
+Two ways to count training:
+
+- ``iterations=N``: N updates on the whole batch, the course's form. A record
+  is taken every ``record_every`` updates and at the last one; its cost is
+  that of the parameters *before* the update, as the course prints it.
+- ``epochs=E``: E passes over the data in mini-batches of ``batch_size``
+  (the whole batch when None), shuffled afresh each epoch. A record is taken
+  at the end of each epoch; its cost is the mean over the epoch's batches.
+
+The loop runs entirely in the namespace ``xp`` of the data. It reads values
+back to the host only when it records, so a GPU is never made to wait inside a
+step. Random numbers (shuffles, dropout masks) come from ``random``, an object
+the caller provides (see ``xpnet._random.HostRandom``).
 """
 
 from __future__ import annotations
@@ -10,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import network
+from . import losses, network
 from .network import Architecture
 from .optimizers import Optimizer
 
@@ -25,14 +35,18 @@ class History:
     record is taken at the end of each epoch, ``costs[k]`` is the mean cost of
     that epoch's mini-batches and ``epochs[k]`` the epoch (1-based).
     ``metrics`` holds further series of the same length, by name:
-    "accuracy" (or "r2"), and with validation data "val_cost",
-    "val_accuracy" (or "val_r2").
+    "accuracy" for classifiers, and with validation data "val_cost" and
+    "val_accuracy". ``best`` is the index of the record with the lowest
+    val_cost when early stopping was on, and ``stopped_early`` says whether
+    it ended the run.
     """
 
     iterations: list[int] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
     metrics: dict[str, list[float]] = field(default_factory=dict)
+    best: int | None = None
+    stopped_early: bool = False
 
     def __len__(self) -> int:
         return len(self.costs)
@@ -43,39 +57,180 @@ class History:
             return self.costs
         return self.metrics[name]
 
+    def add(self, iteration: int, cost: float, epoch: int | None = None, **metrics: float) -> None:
+        self.iterations.append(iteration)
+        self.costs.append(cost)
+        if epoch is not None:
+            self.epochs.append(epoch)
+        for name, value in metrics.items():
+            self.metrics.setdefault(name, []).append(value)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long to train and what to do along the way (see the module docstring)."""
+
+    iterations: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    record_every: int = 100
+    patience: int | None = None  # early stopping on val_cost, counted in records
+    checkpoint_every: int | None = None  # in updates (iterations) or epochs
+
+
+@dataclass
+class TrainState:
+    """Everything a run needs to go on from where it is; a checkpoint saves exactly this
+    (with the random generator's state)."""
+
+    params: tuple
+    opt_state: dict
+    step: int = 0  # updates made
+    epoch: int = 0  # epochs completed
+    history: History = field(default_factory=History)
+    best_params: tuple | None = None
+    best_val_cost: float = float("inf")
+    records_since_best: int = 0
+
 
 def train(
-    params: network.Params,
+    state: TrainState,
     X,
     Y,
     *,
     arch: Architecture,
     optimizer: Optimizer,
-    iterations: int,
-    record_every: int = 100,
-    on_record: Callable[[int, float], None] | None = None,
+    plan: Plan,
     xp,
-) -> tuple[tuple[tuple[Any, Any], ...], History]:
-    """Run ``iterations`` steps of ``optimizer`` over the whole batch (X, Y).
+    random=None,
+    validation: tuple[Any, Any] | None = None,
+    on_record: Callable[[History], None] | None = None,
+    on_checkpoint: Callable[[TrainState], None] | None = None,
+) -> TrainState:
+    """Train from ``state`` until ``plan`` is complete; returns the final state.
 
-    X is (n_x, m), Y is (n[L], m), both already validated and in the dtype and
-    namespace of ``params``. ``on_record(i, J)`` is called with each recorded
-    cost. Returns the final parameters and the history.
+    X is (n_x, m) and Y (n[L], m), validated and in the namespace and dtype of
+    the parameters; ``validation`` is (X_val, Y_val) likewise. ``random``
+    gives shuffles and dropout masks. ``on_record(history)`` is called after
+    each record, ``on_checkpoint(state)`` every ``plan.checkpoint_every``
+    updates (iteration mode) or epochs (epoch mode).
     """
-    params = tuple(params)
-    state = optimizer.init(params)
-    history = History()
-    for i in range(iterations):
-        _, caches = network.forward(params, X, arch, xp=xp)
-        recording = i % record_every == 0 or i == iterations - 1
-        if recording:
-            J = arch.output.cost(caches[-1].Z, Y, xp=xp)
-        grads = network.backward(params, caches, Y, arch, xp=xp)
-        params, state = optimizer.update(params, grads, state, xp=xp)
-        if recording:
-            # The one read-back to the host, every record_every iterations.
-            history.iterations.append(i)
-            history.costs.append(float(J))
-            if on_record is not None:
-                on_record(i, history.costs[-1])
-    return params, history
+    loop = _Loop(arch, optimizer, plan, xp, random, validation, on_record, on_checkpoint)
+    if plan.epochs is None:
+        return loop.by_iterations(state, X, Y)
+    return loop.by_epochs(state, X, Y)
+
+
+@dataclass
+class _Loop:
+    arch: Architecture
+    optimizer: Optimizer
+    plan: Plan
+    xp: Any
+    random: Any
+    validation: tuple | None
+    on_record: Callable | None
+    on_checkpoint: Callable | None
+
+    def step(self, state: TrainState, X, Y, *, measure: bool):
+        """One update on (X, Y). With ``measure``, also J and the correct count of
+        the parameters before the update (0-d device arrays, not read back)."""
+        xp, arch = self.xp, self.arch
+        masks = None
+        if arch.keep_prob < 1.0:
+            masks = self.random.dropout_masks(arch.layer_dims[1:-1], X.shape[1], arch.keep_prob)
+        A_L, caches = network.forward(state.params, X, arch, xp=xp, masks=masks)
+        J = hits = None
+        if measure:
+            J = network.cost_from_caches(state.params, caches, Y, arch, xp=xp)
+            if arch.output.classifier:
+                hits = losses.correct_count(arch.output.name, A_L, Y, xp=xp)
+        grads = network.backward(state.params, caches, Y, arch, xp=xp)
+        state.params, state.opt_state = self.optimizer.update(
+            state.params, grads, state.opt_state, xp=xp
+        )
+        state.step += 1
+        return J, hits
+
+    def by_iterations(self, state: TrainState, X, Y) -> TrainState:
+        plan = self.plan
+        n_predictions = losses.prediction_count(self.arch.output.name, Y)
+        while state.step < plan.iterations:
+            i = state.step
+            recording = i % plan.record_every == 0 or i == plan.iterations - 1
+            params_before = state.params
+            J, hits = self.step(state, X, Y, measure=recording)
+            if recording and self.record(state, params_before, i, J, hits, n_predictions):
+                break
+            if plan.checkpoint_every and state.step % plan.checkpoint_every == 0:
+                self.on_checkpoint(state)
+        return self.finish(state)
+
+    def by_epochs(self, state: TrainState, X, Y) -> TrainState:
+        xp, plan = self.xp, self.plan
+        m = X.shape[1]
+        batch_size = plan.batch_size or m
+        n_predictions = losses.prediction_count(self.arch.output.name, Y)
+        while state.epoch < plan.epochs:
+            order = self.random.permutation(m) if batch_size < m else None
+            cost_sum = hits_sum = 0
+            for start in range(0, m, batch_size):
+                if order is None:
+                    X_batch, Y_batch = X, Y
+                else:
+                    batch = order[start:start + batch_size]
+                    X_batch, Y_batch = xp.take(X, batch, axis=1), xp.take(Y, batch, axis=1)
+                J, hits = self.step(state, X_batch, Y_batch, measure=True)
+                cost_sum = cost_sum + J * X_batch.shape[1]
+                if hits is not None:
+                    hits_sum = hits_sum + hits
+            state.epoch += 1
+            hits = hits_sum if self.arch.output.classifier else None
+            if self.record(state, state.params, state.step, cost_sum / m, hits, n_predictions,
+                           epoch=state.epoch):
+                break
+            if plan.checkpoint_every and state.epoch % plan.checkpoint_every == 0:
+                self.on_checkpoint(state)
+        return self.finish(state)
+
+    def record(self, state: TrainState, params, iteration, J, hits, n_predictions,
+               epoch=None) -> bool:
+        """Read the measures back to the host and record them; True to stop early."""
+        metrics = {}
+        if hits is not None:
+            metrics["accuracy"] = int(hits) / n_predictions
+        if self.validation is not None:
+            metrics.update(self.validate(params))
+        state.history.add(iteration, float(J), epoch, **metrics)
+        if self.on_record is not None:
+            self.on_record(state.history)
+        return self.plan.patience is not None and self.track_best(state, params)
+
+    def validate(self, params) -> dict[str, float]:
+        xp, arch = self.xp, self.arch
+        X_val, Y_val = self.validation
+        A_L, caches = network.forward(params, X_val, arch, xp=xp)
+        metrics = {"val_cost": float(network.cost_from_caches(params, caches, Y_val, arch, xp=xp))}
+        if arch.output.classifier:
+            hits = losses.correct_count(arch.output.name, A_L, Y_val, xp=xp)
+            metrics["val_accuracy"] = int(hits) / losses.prediction_count(arch.output.name, Y_val)
+        return metrics
+
+    def track_best(self, state: TrainState, params) -> bool:
+        """Keep the parameters of the lowest val_cost; True once ``patience`` records pass without one."""
+        val_cost = state.history.metrics["val_cost"][-1]
+        if val_cost < state.best_val_cost:
+            state.best_val_cost, state.best_params = val_cost, params
+            state.history.best = len(state.history) - 1
+            state.records_since_best = 0
+            return False
+        state.records_since_best += 1
+        if state.records_since_best >= self.plan.patience:
+            state.history.stopped_early = True
+            return True
+        return False
+
+    def finish(self, state: TrainState) -> TrainState:
+        if self.plan.patience is not None and state.best_params is not None:
+            state.params = state.best_params
+        return state
