@@ -178,7 +178,8 @@ class _Loop:
                 if order is None:
                     X_batch, Y_batch = X, Y
                 else:
-                    batch = order[start:start + batch_size]
+                    # The standard leaves slices past the end unspecified: stop at m.
+                    batch = order[start:min(start + batch_size, m)]
                     X_batch, Y_batch = xp.take(X, batch, axis=1), xp.take(Y, batch, axis=1)
                 J, hits = self.step(state, X_batch, Y_batch, measure=True)
                 cost_sum = cost_sum + J * X_batch.shape[1]
