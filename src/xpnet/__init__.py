@@ -16,7 +16,9 @@ from .errors import (
     ShapeError,
     XpnetError,
 )
+from .io import load
 from .models import LogisticRegression, Network
+from .plotting import plot_decision_boundary, plot_history
 from .training import History
 
 __version__ = "0.1.0"
@@ -24,7 +26,10 @@ __version__ = "0.1.0"
 __all__ = [
     "Network",
     "LogisticRegression",
+    "load",
     "History",
+    "plot_history",
+    "plot_decision_boundary",
     "XpnetError",
     "ShapeError",
     "DataError",
