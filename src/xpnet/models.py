@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 from typing import Any, Callable, Sequence
 
 from . import _backend, _validation, activations, initializers, losses, network, optimizers
+from . import checkpoint as checkpoints
 from ._progress import Progress
 from ._random import HostRandom
 from .errors import BackendError, ConfigError, NotFittedError
@@ -195,6 +197,9 @@ class Network:
         shuffle_seed: int | None = None,
         verbose: bool = False,
         on_record: Callable[[History], None] | None = None,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int | None = None,
+        resume: str | os.PathLike | None = None,
     ) -> History:
         """Train on X (n_x, m) and Y (n[L], m), where X lives.
 
@@ -223,18 +228,38 @@ class Network:
             Show a progress bar (tqdm, when installed) with the running cost.
         on_record
             Called with the :class:`~xpnet.training.History` after each record.
+        checkpoint, checkpoint_every
+            Save parameters, optimizer state, random state and the position in
+            training to this file every ``checkpoint_every`` updates (iteration
+            mode; default ``record_every``) or epochs (epoch mode; default 1),
+            and at the end. Written atomically (safetensors, no pickle).
+        resume
+            Go on from a checkpoint written by a fit with the same model, data
+            and settings; the result equals an uninterrupted fit.
 
         Returns the :class:`~xpnet.training.History`, also kept as ``self.history``.
         """
         plan = _plan(iterations, epochs, batch_size, record_every, early_stopping,
-                     validation_data is not None or validation_split is not None)
+                     validation_data is not None or validation_split is not None,
+                     checkpoint, checkpoint_every)
         opt = optimizers.get(optimizer, learning_rate)
         X, Y, xp, device = self._inputs(X, Y)
         X, Y, validation = self._validation(X, Y, validation_data, validation_split, xp, device)
         params = self._params_in(xp, device)
         random = HostRandom(self.seed if shuffle_seed is None else shuffle_seed,
                             xp=xp, device=device, dtype=self.dtype)
-        state = TrainState(params, opt.init(params, xp=xp))
+        if resume is None:
+            state = TrainState(params, opt.init(params, xp=xp))
+        else:
+            state, random.state = checkpoints.load(
+                resume, config=self.get_config(), optimizer_name=opt.name, plan=plan,
+                xp=xp, device=device,
+            )
+        save_checkpoint = None
+        if checkpoint is not None:
+            def save_checkpoint(state):
+                checkpoints.save(checkpoint, config=self.get_config(), optimizer_name=opt.name,
+                                 plan=plan, state=state, rng_state=random.state)
         callbacks = [on_record] if on_record is not None else []
         progress = Progress(plan, enabled=verbose)
         callbacks.append(progress.update)
@@ -243,7 +268,10 @@ class Network:
                 state, X, Y, arch=self.architecture, optimizer=opt, plan=plan, xp=xp,
                 random=random, validation=validation,
                 on_record=lambda history: [callback(history) for callback in callbacks],
+                on_checkpoint=save_checkpoint,
             )
+            if save_checkpoint is not None:
+                save_checkpoint(state)
         finally:
             progress.close()
         self._params, self._xp, self._device = state.params, xp, device
@@ -392,7 +420,8 @@ def _default_int(xp):
     return xp.__array_namespace_info__().default_dtypes()["integral"]
 
 
-def _plan(iterations, epochs, batch_size, record_every, early_stopping, has_validation) -> Plan:
+def _plan(iterations, epochs, batch_size, record_every, early_stopping, has_validation,
+          checkpoint, checkpoint_every) -> Plan:
     """The training plan from fit's arguments, each checked."""
     if iterations is not None and epochs is not None:
         raise ConfigError("give iterations (full-batch updates) or epochs (passes over the data), not both")
@@ -408,10 +437,17 @@ def _plan(iterations, epochs, batch_size, record_every, early_stopping, has_vali
             raise ConfigError(
                 "early_stopping watches the validation cost: give validation_data or validation_split"
             )
+    if checkpoint_every is not None:
+        if checkpoint is None:
+            raise ConfigError("checkpoint_every needs checkpoint=PATH to write to")
+        _positive_int(checkpoint_every, "checkpoint_every")
+    elif checkpoint is not None:
+        checkpoint_every = 1 if epochs is not None else record_every
     return Plan(
         iterations=None if iterations is None else _positive_int(iterations, "iterations", allow_zero=True),
         epochs=None if epochs is None else _positive_int(epochs, "epochs", allow_zero=True),
         batch_size=None if batch_size is None else _positive_int(batch_size, "batch_size"),
         record_every=_positive_int(record_every, "record_every"),
         patience=early_stopping,
+        checkpoint_every=checkpoint_every,
     )
