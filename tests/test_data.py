@@ -1,8 +1,11 @@
+import sys
+
 import numpy as np
 import pytest
 
+import xpnet
 from xpnet import data
-from xpnet.errors import DataFileError
+from xpnet.errors import ConfigError, DataError, DataFileError, NotFittedError, ShapeError
 
 
 def test_flower_has_the_course_layout():
@@ -77,3 +80,554 @@ def test_cat_loader_refuses_a_file_that_is_not_hdf5(tmp_path):
 def test_real_cat_data_has_the_published_shapes(cat_data):
     assert cat_data.X_train.shape == (12288, 209) and cat_data.Y_train.shape == (1, 209)
     assert cat_data.X_test.shape == (12288, 50) and cat_data.Y_test.shape == (1, 50)
+
+
+# -- generated sets ----------------------------------------------------------------
+
+GENERATED = {
+    "spiral": (data.spiral, 3),
+    "moons": (data.moons, 2),
+    "blobs": (data.blobs, 3),
+}
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_set_has_the_course_layout(name):
+    draw, _ = GENERATED[name]
+    X, Y = draw(120)
+    assert X.shape == (2, 120) and X.dtype == np.float64
+    assert Y.shape == (1, 120) and Y.dtype == np.int64
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_set_is_balanced(name):
+    draw, K = GENERATED[name]
+    assert np.bincount(draw(120)[1].ravel()).tolist() == [120 // K] * K
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_set_gives_exactly_m_points_when_m_does_not_divide_evenly(name):
+    draw, K = GENERATED[name]
+    counts = np.bincount(draw(7 * K + 1)[1].ravel())
+    assert counts.sum() == 7 * K + 1 and counts.max() - counts.min() == 1
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_set_is_seeded(name):
+    draw, _ = GENERATED[name]
+    (X1, Y1), (X2, Y2) = draw(seed=5), draw(seed=5)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(Y1, Y2)
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_set_differs_across_seeds(name):
+    draw, _ = GENERATED[name]
+    assert not np.array_equal(draw(seed=5)[0], draw(seed=6)[0])
+
+
+@pytest.mark.parametrize(
+    "name, iterations, learning_rate",
+    [("spiral", 2000, 1.0), ("moons", 2000, 0.5), ("blobs", 300, 0.1)],
+)
+def test_small_network_learns_generated_set(name, iterations, learning_rate):
+    draw, K = GENERATED[name]
+    X, Y = draw()
+    output, n_y = ("softmax", K) if K > 2 else ("sigmoid", 1)
+    net = xpnet.Network([2, 16, n_y], hidden="relu", output=output, init="he", seed=0)
+    net.fit(X, Y, iterations=iterations, learning_rate=learning_rate)
+    assert net.score(X, Y) > 0.9  # chance is 1/K
+
+
+def test_spiral_arms_follow_the_formula_without_noise():
+    X, Y = data.spiral(300, classes=3, noise=0.0)
+    r = np.linspace(0.0, 1.0, 100)
+    t = np.linspace(4.0, 8.0, 100)  # arm 1
+    np.testing.assert_allclose(X[:, 100:200], np.stack([r * np.sin(t), r * np.cos(t)]))
+    assert (Y[0, 100:200] == 1).all()
+
+
+def test_spiral_takes_the_number_of_arms():
+    X, Y = data.spiral(100, classes=5)
+    assert np.bincount(Y.ravel()).tolist() == [20] * 5
+
+
+def test_moons_without_noise_lie_on_two_half_circles():
+    X, Y = data.moons(200, noise=0.0)
+    upper, lower = X[:, Y[0] == 0], X[:, Y[0] == 1]
+    np.testing.assert_allclose(np.hypot(upper[0], upper[1]), 1.0)
+    np.testing.assert_allclose(np.hypot(lower[0] - 1.0, lower[1] - 0.5), 1.0)
+    assert (upper[1] >= 0).all() and (lower[1] <= 0.5).all()
+
+
+def test_blobs_gather_around_well_separated_centers():
+    X, Y = data.blobs(3000, classes=4)
+    centers = data.blob_centers(4)
+    for k in range(4):
+        np.testing.assert_allclose(X[:, Y[0] == k].mean(axis=1), centers[:, k], atol=0.15)
+    gaps = np.linalg.norm(centers[:, :, None] - centers[:, None, :], axis=0)
+    assert gaps[~np.eye(4, dtype=bool)].min() >= 6.0 - 1e-9
+
+
+def test_blobs_spread_is_the_standard_deviation():
+    X, Y = data.blobs(3000, spread=0.5)
+    assert X[:, Y[0] == 0].std(axis=1) == pytest.approx([0.5, 0.5], rel=0.1)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: data.spiral(classes=1), "classes must be an integer >= 2"),
+        (lambda: data.blobs(2, classes=3), "m must be an integer >= the number of classes"),
+        (lambda: data.moons(noise=-0.1), "noise must be a number >= 0"),
+        (lambda: data.blobs(spread=-1.0), "spread must be a number >= 0"),
+    ],
+)
+def test_generated_set_refuses_bad_settings(call, match):
+    with pytest.raises(ConfigError, match=match):
+        call()
+
+
+# -- train_test_split ---------------------------------------------------------------
+
+
+def columns_numbered(m, n_x=3):
+    """X (n_x, m) whose column j holds j in every row, and Y (1, m) = j: pairings are visible."""
+    X = np.tile(np.arange(m, dtype=float), (n_x, 1))
+    return X, np.arange(m).reshape(1, -1)
+
+
+def test_split_sizes_follow_test_fraction():
+    X_train, Y_train, X_test, Y_test = data.train_test_split(*columns_numbered(50), test_fraction=0.2)
+    assert X_train.shape == (3, 40) and Y_train.shape == (1, 40)
+    assert X_test.shape == (3, 10) and Y_test.shape == (1, 10)
+
+
+def test_split_keeps_each_example_once_and_with_its_label():
+    X_train, Y_train, X_test, Y_test = data.train_test_split(*columns_numbered(50))
+    assert sorted(np.concatenate([Y_train, Y_test], axis=1).ravel().tolist()) == list(range(50))
+    np.testing.assert_array_equal(X_train[0], Y_train[0])
+    np.testing.assert_array_equal(X_test[0], Y_test[0])
+
+
+def test_split_shuffles_the_examples():
+    _, Y_train, _, _ = data.train_test_split(*columns_numbered(50))
+    assert Y_train.ravel().tolist() != sorted(Y_train.ravel().tolist())
+
+
+def test_split_is_seeded():
+    a = data.train_test_split(*columns_numbered(50), seed=3)
+    b = data.train_test_split(*columns_numbered(50), seed=3)
+    c = data.train_test_split(*columns_numbered(50), seed=4)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[3], c[3])
+
+
+def test_split_holds_out_at_least_one_example_each_way():
+    X_train, _, X_test, _ = data.train_test_split(*columns_numbered(3), test_fraction=0.01)
+    assert (X_train.shape[1], X_test.shape[1]) == (2, 1)
+    X_train, _, X_test, _ = data.train_test_split(*columns_numbered(3), test_fraction=0.99)
+    assert (X_train.shape[1], X_test.shape[1]) == (1, 2)
+
+
+def test_split_keeps_a_flat_Y_flat():
+    X, Y = columns_numbered(10)
+    _, Y_train, _, Y_test = data.train_test_split(X, Y.ravel())
+    assert Y_train.shape == (8,) and Y_test.shape == (2,)
+
+
+@pytest.mark.parametrize("test_fraction", [0, 1, -0.1, 1.5, True, "0.2"])
+def test_split_refuses_test_fraction_outside_0_1(test_fraction):
+    with pytest.raises(ConfigError, match="strictly between 0 and 1"):
+        data.train_test_split(*columns_numbered(10), test_fraction=test_fraction)
+
+
+def test_split_refuses_X_and_Y_of_different_m_and_suggests_the_transpose():
+    X, Y = columns_numbered(10, n_x=4)
+    with pytest.raises(ShapeError, match=r"looks like \(m, n_x\): pass X.T"):
+        data.train_test_split(X.T, Y)
+
+
+def test_split_refuses_a_single_example():
+    with pytest.raises(DataError, match="at least 2"):
+        data.train_test_split(*columns_numbered(1))
+
+
+# -- Standardizer -------------------------------------------------------------------
+
+
+def test_standardizer_gives_mean_0_std_1_rows_on_the_training_data():
+    X = np.random.RandomState(0).randn(5, 200) * [[1], [10], [0.1], [3], [100]] + [[0], [5], [-2], [7], [1e3]]
+    Z = data.Standardizer().fit_transform(X)
+    np.testing.assert_allclose(Z.mean(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=1), 1.0)
+
+
+def test_standardizer_stores_one_mean_and_std_per_feature_as_columns():
+    X = np.array([[1.0, 3.0], [10.0, 30.0], [0.0, 0.0]])
+    scaler = data.Standardizer().fit(X)
+    assert scaler.mean.shape == scaler.std.shape == (3, 1)
+    np.testing.assert_allclose(scaler.mean, [[2.0], [20.0], [0.0]])
+    np.testing.assert_allclose(scaler.std, [[1.0], [10.0], [1.0]])
+
+
+@pytest.mark.parametrize("value", [0.0, 0.1, 1e5 / 3])
+def test_standardizer_treats_a_constant_feature_as_std_1(value):
+    # np.std of 1000 copies of 0.1 is 1.4e-17, not 0: a naive check would blow the row up.
+    X = np.vstack([np.full(1000, value), np.arange(1000.0)])
+    Z = data.Standardizer().fit_transform(X)
+    assert data.Standardizer().fit(X).std[0, 0] == 1.0
+    np.testing.assert_allclose(Z[0], 0.0, atol=1e-15 * max(1.0, value))  # the mean's rounding
+
+
+def test_standardizer_transforms_new_data_with_the_training_statistics():
+    scaler = data.Standardizer().fit(np.array([[0.0, 2.0, 4.0]]))
+    np.testing.assert_allclose(scaler.transform(np.array([[2.0, 2.0 + np.sqrt(8 / 3)]])), [[0.0, 1.0]])
+
+
+def test_standardizer_refuses_transform_before_fit():
+    with pytest.raises(NotFittedError, match="call fit"):
+        data.Standardizer().transform(np.zeros((2, 3)))
+
+
+def test_standardizer_refuses_a_different_number_of_features():
+    scaler = data.Standardizer().fit(np.zeros((2, 3)))
+    with pytest.raises(ShapeError, match="fit on 2"):
+        scaler.transform(np.zeros((3, 3)))
+
+
+def test_standardize_scales_a_dataset_by_its_training_set():
+    ds = data.standardize(data.flower_dataset())
+    np.testing.assert_allclose(ds.X_train.mean(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(ds.X_train.std(axis=1), 1.0)
+    expected = data.Standardizer().fit(data.flower_dataset().X_train).transform(data.flower_dataset().X_test)
+    np.testing.assert_allclose(ds.X_test, expected)
+
+
+# -- one_hot ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ids", [[2, 0, 1, 1], [[2, 0, 1, 1]], np.array([0, 0, 0]), np.arange(7) % 4])
+def test_one_hot_round_trips_through_argmax(ids):
+    Y = data.one_hot(ids)
+    assert Y.dtype == np.float64 and Y.shape[1] == np.size(ids)
+    assert (Y.sum(axis=0) == 1).all()
+    np.testing.assert_array_equal(Y.argmax(axis=0), np.ravel(ids))
+
+
+def test_one_hot_takes_K_from_the_largest_id():
+    assert data.one_hot([0, 3]).shape == (4, 2)
+
+
+def test_one_hot_keeps_classes_that_do_not_occur_when_given_K():
+    np.testing.assert_array_equal(data.one_hot([1], K=3), [[0.0], [1.0], [0.0]])
+
+
+@pytest.mark.parametrize("ids, K", [([0, -1], None), ([0, 3], 3)])
+def test_one_hot_refuses_ids_outside_0_to_K(ids, K):
+    with pytest.raises(DataError, match=r"class ids must lie in \[0, \d\)"):
+        data.one_hot(ids, K)
+
+
+def test_one_hot_refuses_fractional_ids():
+    with pytest.raises(DataError, match="whole-number class ids"):
+        data.one_hot([0.0, 0.5])
+
+
+def test_one_hot_accepts_whole_number_floats():
+    np.testing.assert_array_equal(data.one_hot(np.array([1.0, 0.0])), [[0.0, 1.0], [1.0, 0.0]])
+
+
+# -- load_npz -----------------------------------------------------------------------
+
+
+def test_npz_with_train_and_test_loads_as_saved(tmp_path):
+    rng = np.random.RandomState(0)
+    arrays = dict(X_train=rng.rand(3, 8), Y_train=np.arange(8) % 2, X_test=rng.rand(3, 4), Y_test=np.arange(4) % 2)
+    np.savez(tmp_path / "parts.npz", **arrays)
+    ds = data.load_npz(tmp_path / "parts.npz")
+    np.testing.assert_array_equal(ds.X_train, arrays["X_train"])
+    assert ds.X_train.dtype == np.float64 and ds.X_test.shape == (3, 4)
+    assert ds.Y_train.shape == (1, 8) and ds.Y_train.dtype == np.int64
+    assert ds.Y_test.tolist() == [[0, 1, 0, 1]]
+    assert ds.classes == ("0", "1") and ds.name == "parts"
+
+
+def test_npz_with_X_and_Y_is_split_with_the_seed(tmp_path):
+    X, Y = columns_numbered(20)
+    np.savez(tmp_path / "whole.npz", X=X, Y=Y)
+    ds = data.load_npz(tmp_path / "whole.npz", test_fraction=0.25, seed=7)
+    expected = data.train_test_split(X, Y, test_fraction=0.25, seed=7)
+    for got, want in zip((ds.X_train, ds.Y_train, ds.X_test, ds.Y_test), expected):
+        np.testing.assert_array_equal(got, want)
+    assert ds.X_test.shape == (3, 5)
+
+
+def test_npz_float_0_1_labels_become_int64_rows(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 10)), Y=np.arange(10.0) % 2)
+    ds = data.load_npz(tmp_path / "d.npz")
+    assert ds.Y_train.dtype == np.int64 and ds.Y_train.shape == (1, 8)
+
+
+def test_npz_regression_values_stay_float_with_no_classes(tmp_path):
+    rng = np.random.RandomState(0)
+    np.savez(tmp_path / "r.npz", X=rng.rand(2, 10), Y=rng.rand(2, 10))
+    ds = data.load_npz(tmp_path / "r.npz")
+    assert ds.Y_train.dtype == np.float64 and ds.Y_train.shape == (2, 8)
+    assert ds.classes == ()
+
+
+def test_npz_classes_array_names_the_classes(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=[0, 1, 2, 0], classes=np.array(["ant", "bee", "cow"]))
+    assert data.load_npz(tmp_path / "d.npz").classes == ("ant", "bee", "cow")
+
+
+def test_npz_names_the_keys_it_needs(tmp_path):
+    np.savez(tmp_path / "d.npz", features=np.zeros((2, 4)))
+    with pytest.raises(DataFileError, match=r"holds features; xpnet reads X_train, Y_train, X_test, Y_test, or just X and Y"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_names_the_missing_half_of_a_split(tmp_path):
+    np.savez(tmp_path / "d.npz", X_train=np.zeros((2, 4)), Y_train=np.zeros(4))
+    with pytest.raises(DataFileError, match="holds X_train, Y_train but not X_test, Y_test: save all four"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_object_arrays(tmp_path):
+    ragged = np.empty(2, dtype=object)
+    ragged[:] = [[1.0], [2.0, 3.0]]
+    np.savez(tmp_path / "d.npz", X=ragged, Y=np.zeros(2))
+    with pytest.raises(DataFileError, match="X is an array of Python objects.*save X as a numeric array"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_X_and_Y_of_different_m(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 5)), Y=np.zeros(4))
+    with pytest.raises(DataFileError, match=r"X has 5 examples \(columns\).*but Y has 4"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_suggests_the_transpose_for_X_saved_as_m_by_n_x(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((6, 2)), Y=np.zeros(6))
+    with pytest.raises(DataFileError, match=r"looks like \(m, n_x\): save X.T"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_train_and_test_with_different_features(tmp_path):
+    np.savez(tmp_path / "d.npz", X_train=np.zeros((2, 4)), Y_train=np.zeros(4),
+             X_test=np.zeros((3, 2)), Y_test=np.zeros(2))
+    with pytest.raises(DataFileError, match="X_train has 2 features.*X_test has 3"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_a_flat_X(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros(4), Y=np.zeros(4))
+    with pytest.raises(DataFileError, match=r"must be \(n_x, m\).*reshape\(1, -1\)"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_nan(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.array([[0.0, np.nan]]), Y=np.zeros(2))
+    with pytest.raises(DataFileError, match="NaN or inf"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_a_file_that_is_not_npz(tmp_path):
+    (tmp_path / "d.npz").write_bytes(b"not a zip archive")
+    with pytest.raises(DataFileError, match="not a readable .npz file"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_a_single_array_npy_file(tmp_path):
+    np.save(tmp_path / "d.npy", np.zeros((2, 2)))
+    (tmp_path / "d.npy").rename(tmp_path / "d.npz")
+    with pytest.raises(DataFileError, match="single array"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_names_a_missing_file(tmp_path):
+    with pytest.raises(DataFileError, match="nowhere.npz does not exist"):
+        data.load_npz(tmp_path / "nowhere.npz")
+
+
+# -- load_image_folder --------------------------------------------------------------
+
+COLORS = {"cat": (255, 0, 0), "dog": (0, 0, 255), "eel": (0, 255, 0)}
+
+
+def write_image_folder(folder, counts=None, *, fmt="PNG", size=(10, 6)):
+    """One subfolder per class of solid-color images (width × height = ``size``)."""
+    Image = pytest.importorskip("PIL.Image")
+    counts = counts or {"cat": 5, "dog": 5}
+    for name, n in counts.items():
+        (folder / name).mkdir(parents=True)
+        for i in range(n):
+            suffix = "jpg" if fmt == "JPEG" else fmt.lower()
+            Image.new("RGB", size, COLORS[name]).save(folder / name / f"{i}.{suffix}", fmt)
+    return folder
+
+
+def test_image_folder_gives_scaled_columns_and_sorted_classes(tmp_path):
+    ds = data.load_image_folder(write_image_folder(tmp_path / "pets"), size=(4, 4))
+    assert ds.X_train.shape == (48, 8) and ds.X_test.shape == (48, 2)
+    assert ds.X_train.dtype == np.float64 and 0.0 <= ds.X_train.min() and ds.X_train.max() <= 1.0
+    assert ds.Y_train.shape == (1, 8) and ds.Y_train.dtype == np.int64
+    assert ds.classes == ("cat", "dog") and ds.name == "pets"
+
+
+def test_image_folder_columns_are_flattened_like_flatten_images(tmp_path):
+    ds = data.load_image_folder(write_image_folder(tmp_path), size=(2, 3))
+    red = data.flatten_images(np.tile(np.array([255, 0, 0], dtype=np.uint8), (1, 2, 3, 1)))
+    cats = ds.X_train[:, ds.Y_train[0] == 0]  # every cat image is solid red
+    np.testing.assert_allclose(cats, np.repeat(red, cats.shape[1], axis=1))
+
+
+def test_image_folder_resizes_to_height_by_width(tmp_path):
+    ds = data.load_image_folder(write_image_folder(tmp_path, size=(40, 30)), size=(5, 7))
+    assert ds.X_train.shape[0] == 5 * 7 * 3
+
+
+def test_image_folder_reads_jpeg(tmp_path):
+    ds = data.load_image_folder(write_image_folder(tmp_path, fmt="JPEG"), size=(4, 4))
+    cat = ds.X_train[:, ds.Y_train[0] == 0]
+    np.testing.assert_allclose(cat[0::3], 1.0, atol=0.05)  # red channel, within JPEG's loss
+
+
+def test_image_folder_converts_grayscale_and_transparent_images_to_rgb(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    write_image_folder(tmp_path)
+    Image.new("L", (5, 5), 128).save(tmp_path / "cat" / "gray.png")
+    Image.new("RGBA", (5, 5), (0, 0, 255, 100)).save(tmp_path / "dog" / "clear.png")
+    ds = data.load_image_folder(tmp_path, size=(4, 4))
+    assert ds.X_train.shape[1] + ds.X_test.shape[1] == 12 and ds.X_train.shape[0] == 48
+
+
+def test_image_folder_split_is_stratified(tmp_path):
+    ds = data.load_image_folder(write_image_folder(tmp_path, {"cat": 10, "dog": 20, "eel": 5}), size=(2, 2))
+    assert np.bincount(ds.Y_test.ravel()).tolist() == [2, 4, 1]
+    assert np.bincount(ds.Y_train.ravel()).tolist() == [8, 16, 4]
+
+
+def test_image_folder_split_is_seeded(tmp_path):
+    write_image_folder(tmp_path, {"cat": 10, "dog": 10})
+    a, b, c = (data.load_image_folder(tmp_path, size=(2, 2), seed=s) for s in (0, 0, 1))
+    np.testing.assert_array_equal(a.Y_train, b.Y_train)
+    assert not np.array_equal(a.Y_train, c.Y_train)
+
+
+def test_image_folder_skips_hidden_and_non_image_files(tmp_path):
+    write_image_folder(tmp_path)
+    (tmp_path / "cat" / "notes.txt").write_text("not an image")
+    (tmp_path / "cat" / ".DS_Store").write_bytes(b"\0\1")
+    (tmp_path / ".thumbnails").mkdir()
+    ds = data.load_image_folder(tmp_path, size=(2, 2))
+    assert ds.X_train.shape[1] + ds.X_test.shape[1] == 10 and ds.classes == ("cat", "dog")
+
+
+def test_image_folder_names_an_unreadable_image(tmp_path):
+    write_image_folder(tmp_path)
+    (tmp_path / "dog" / "broken.png").write_bytes(b"\x89PNG but then nothing")
+    with pytest.raises(DataFileError, match=r"broken.png is not a readable image"):
+        data.load_image_folder(tmp_path)
+
+
+@pytest.mark.parametrize("counts, found", [({}, "found none"), ({"cat": 2}, "found only 'cat'")])
+def test_image_folder_refuses_fewer_than_two_classes(tmp_path, counts, found):
+    pytest.importorskip("PIL")
+    for name, n in counts.items():
+        write_image_folder(tmp_path, {name: n})
+    with pytest.raises(DataFileError, match=f"one subfolder per class, at least two.*{found}"):
+        data.load_image_folder(tmp_path)
+
+
+def test_image_folder_refuses_an_empty_class_folder(tmp_path):
+    write_image_folder(tmp_path)
+    (tmp_path / "eel").mkdir()
+    with pytest.raises(DataFileError, match="eel holds no images"):
+        data.load_image_folder(tmp_path)
+
+
+def test_image_folder_refuses_too_few_images_to_hold_out_a_test_set(tmp_path):
+    write_image_folder(tmp_path, {"cat": 1, "dog": 1})
+    with pytest.raises(DataFileError, match="at least two images in each class"):
+        data.load_image_folder(tmp_path)
+
+
+def test_image_folder_refuses_a_path_that_is_not_a_folder(tmp_path):
+    with pytest.raises(DataFileError, match="is not a folder"):
+        data.load_image_folder(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("size", [(0, 4), (4,), "64", (4.0, 4)])
+def test_image_folder_refuses_a_bad_size(tmp_path, size):
+    with pytest.raises(ConfigError, match=r"size must be \(height, width\)"):
+        data.load_image_folder(tmp_path, size=size)
+
+
+def test_image_folder_without_pillow_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    with pytest.raises(DataFileError, match=r"pip install 'xpnet\[images\]'"):
+        data.load_image_folder(tmp_path)
+
+
+# -- load_dataset -------------------------------------------------------------------
+
+
+def test_load_dataset_flower_is_the_flower_set():
+    ds = data.load_dataset("flower")
+    np.testing.assert_array_equal(ds.X_train, data.flower_dataset().X_train)
+    assert ds.name == "flower"
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_load_dataset_generates_named_sets_with_a_fresh_test_draw(name):
+    draw, K = GENERATED[name]
+    ds = data.load_dataset(name, seed=2)
+    np.testing.assert_array_equal(ds.X_train, draw(seed=2)[0])
+    np.testing.assert_array_equal(ds.X_test, draw(seed=1002)[0])
+    assert ds.name == name and len(ds.classes) == K
+
+
+def test_load_dataset_reads_an_npz_file(tmp_path):
+    np.savez(tmp_path / "mine.npz", X=np.zeros((2, 10)), Y=np.arange(10) % 2)
+    ds = data.load_dataset(str(tmp_path / "mine.npz"), test_fraction=0.3)
+    assert ds.name == "mine" and ds.X_test.shape == (2, 3)
+
+
+def test_load_dataset_reads_a_cat_folder(tmp_path):
+    write_cat_files(tmp_path)
+    ds = data.load_dataset(tmp_path)
+    assert ds.name == "catvnoncat" and ds.X_train.shape == (12288, 4)
+
+
+def test_load_dataset_names_the_missing_cat_file(tmp_path):
+    write_cat_files(tmp_path)
+    (tmp_path / "test_catvnoncat.h5").unlink()
+    with pytest.raises(DataFileError, match="does not hold test_catvnoncat.h5"):
+        data.load_dataset(tmp_path)
+
+
+def test_load_dataset_reads_an_image_folder(tmp_path):
+    write_image_folder(tmp_path / "pets")
+    ds = data.load_dataset(tmp_path / "pets", image_size=(3, 3))
+    assert ds.name == "pets" and ds.classes == ("cat", "dog") and ds.X_train.shape[0] == 27
+
+
+@pytest.mark.parametrize("spec", ["nonsense", "data.csv"])
+def test_load_dataset_lists_what_it_accepts_for_an_unknown_spec(spec):
+    with pytest.raises(DataFileError, match=r"generated set \(flower, spiral, moons, blobs\).*\.npz.*cat.*images"):
+        data.load_dataset(spec)
+
+
+def test_load_dataset_lists_what_it_accepts_for_a_folder_without_data(tmp_path):
+    (tmp_path / "readme.txt").write_text("hello")
+    with pytest.raises(DataFileError, match="neither the cat h5 files nor class subfolders"):
+        data.load_dataset(tmp_path)
+
+
+def test_load_dataset_refuses_a_file_of_another_kind(tmp_path):
+    (tmp_path / "data.csv").write_text("1,2\n")
+    with pytest.raises(DataFileError, match="a file xpnet does not read"):
+        data.load_dataset(tmp_path / "data.csv")

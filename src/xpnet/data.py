@@ -1,17 +1,25 @@
 """Data sets, on the host, in the course's layout: X (n_x, m), Y (1, m).
 
 Loaders return NumPy arrays; the model moves them to the chosen backend once.
+
+- generated: :func:`planar_flower`, :func:`spiral`, :func:`moons`, :func:`blobs`
+- files: :func:`load_catvnoncat` (the course's h5), :func:`load_npz`,
+  :func:`load_image_folder`; :func:`load_dataset` picks one from a ``--data`` spec
+- preparation: :func:`train_test_split`, :class:`Standardizer`, :func:`one_hot`
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataFileError
+from .errors import ConfigError, DataError, DataFileError, NotFittedError, ShapeError
 
 #: Environment variable naming the folder that holds the course's h5 files.
 DATA_ENV = "XPNET_DATA"
@@ -21,7 +29,11 @@ CATVNONCAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 
 @dataclass(frozen=True)
 class Dataset:
-    """A train/test split: X_* (n_x, m) float64, Y_* (1, m) int64, class names."""
+    """A train/test split: X_* (n_x, m) float64, Y_* (1, m) int64, class names.
+
+    A regression set read from a ``.npz`` file has Y_* (n_y, m) float64 and no
+    class names.
+    """
 
     X_train: np.ndarray
     Y_train: np.ndarray
@@ -114,3 +126,540 @@ def load_catvnoncat(path: str | os.PathLike | None = None) -> Dataset:
         classes,
         "catvnoncat",
     )
+
+
+# -- generated sets ----------------------------------------------------------------
+
+
+def _check_generated(m, classes: int, **non_negative: float) -> None:
+    if not _is_int(classes) or classes < 2:
+        raise ConfigError(f"classes must be an integer >= 2, got {classes!r}")
+    if not _is_int(m) or m < classes:
+        raise ConfigError(f"m must be an integer >= the number of classes ({classes}), got {m!r}")
+    for name, value in non_negative.items():
+        if not isinstance(value, numbers.Real) or not value >= 0:
+            raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
+
+
+def _class_sizes(m: int, classes: int) -> list[int]:
+    """m examples over ``classes`` classes, as evenly as m allows (the first get the remainder)."""
+    return [m // classes + (1 if k < m % classes else 0) for k in range(classes)]
+
+
+def _labels(sizes: list[int]) -> np.ndarray:
+    """Y (1, m) int64: class k repeated sizes[k] times, classes in order."""
+    return np.repeat(np.arange(len(sizes), dtype=np.int64), sizes).reshape(1, -1)
+
+
+def spiral(m: int = 300, *, classes: int = 3, seed: int = 0, noise: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """``classes`` spiral arms around the origin (the CS231n toy set), m points in all.
+
+    Along arm k the radius grows evenly from 0 to 1 while the angle runs over
+    [4k, 4(k+1)] radians plus Gaussian noise of standard deviation ``noise``;
+    the point is (r·sin t, r·cos t). Not linearly separable for any noise.
+    Classes are in order, as balanced as m allows. Returns X (2, m) float64 and
+    Y (1, m) int64.
+    """
+    _check_generated(m, classes, noise=noise)
+    rng = np.random.RandomState(seed)
+    sizes = _class_sizes(m, classes)
+    X = np.empty((2, m))
+    start = 0
+    for k, n in enumerate(sizes):
+        r = np.linspace(0.0, 1.0, n)
+        t = np.linspace(4.0 * k, 4.0 * (k + 1), n) + rng.randn(n) * noise
+        X[0, start:start + n] = r * np.sin(t)
+        X[1, start:start + n] = r * np.cos(t)
+        start += n
+    return X, _labels(sizes)
+
+
+def moons(m: int = 400, *, seed: int = 0, noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles of radius 1, m points in all.
+
+    Class 0 is the upper half circle around (0, 0), class 1 the lower one around
+    (1, 0.5), each point moved by Gaussian noise of standard deviation ``noise``
+    in both coordinates. Returns X (2, m) float64 and Y (1, m) int64.
+    """
+    _check_generated(m, 2, noise=noise)
+    rng = np.random.RandomState(seed)
+    n_upper, n_lower = _class_sizes(m, 2)
+    t_upper = np.linspace(0.0, np.pi, n_upper)
+    t_lower = np.linspace(0.0, np.pi, n_lower)
+    X = np.concatenate(
+        [np.stack([np.cos(t_upper), np.sin(t_upper)]),
+         np.stack([1.0 - np.cos(t_lower), 0.5 - np.sin(t_lower)])],
+        axis=1,
+    )
+    X += rng.randn(2, m) * noise
+    return X, _labels([n_upper, n_lower])
+
+
+def blob_centers(classes: int = 3) -> np.ndarray:
+    """The centers :func:`blobs` draws around, (2, classes): evenly on a circle, neighbours 6 apart.
+
+    Six apart is six standard deviations at the default spread of 1, so the
+    blobs barely touch and any sensible classifier separates them.
+    """
+    radius = 3.0 / math.sin(math.pi / classes)
+    angles = 2.0 * np.pi * np.arange(classes) / classes
+    return radius * np.stack([np.cos(angles), np.sin(angles)])
+
+
+def blobs(m: int = 300, *, classes: int = 3, seed: int = 0, spread: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian blobs of standard deviation ``spread`` around :func:`blob_centers`, m points in all.
+
+    Classes are in order, as balanced as m allows. Returns X (2, m) float64 and
+    Y (1, m) int64.
+    """
+    _check_generated(m, classes, spread=spread)
+    rng = np.random.RandomState(seed)
+    sizes = _class_sizes(m, classes)
+    Y = _labels(sizes)
+    X = blob_centers(classes)[:, Y[0]] + rng.randn(2, m) * spread
+    return X, Y
+
+
+# -- preparing arrays ---------------------------------------------------------------
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_test_fraction(test_fraction) -> None:
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0 < test_fraction < 1:
+        raise ConfigError(
+            f"test_fraction must be a number strictly between 0 and 1 (e.g. 0.2 holds out a fifth "
+            f"of the examples), got {test_fraction!r}"
+        )
+
+
+def _n_test(m: int, test_fraction: float) -> int:
+    """How many of m examples to hold out: at least one, and at least one left to train on."""
+    return min(max(round(m * test_fraction), 1), m - 1)
+
+
+def train_test_split(X, Y, *, test_fraction: float = 0.2, seed: int = 0):
+    """Split the columns (examples) of X (n_x, m) and Y (n_y, m) or (m,) at random.
+
+    A seeded permutation of the m columns: the first round(m·test_fraction)
+    (at least 1, at most m − 1) go to the test set. Returns
+    (X_train, Y_train, X_test, Y_test), each keeping its input's number of rows.
+    """
+    _check_test_fraction(test_fraction)
+    X, Y = np.asarray(X), np.asarray(Y)
+    if X.ndim != 2:
+        raise ShapeError(
+            f"X has shape {X.shape}; it must be (n_x, m), one example per column "
+            "(for a single feature pass X.reshape(1, -1))"
+        )
+    m = X.shape[1]
+    if Y.ndim not in (1, 2) or Y.shape[-1] != m:
+        hint = " (X looks like (m, n_x): pass X.T)" if Y.ndim in (1, 2) and X.shape[0] == Y.shape[-1] else ""
+        raise ShapeError(
+            f"X has {m} examples (columns) but Y has shape {Y.shape}: Y must be (n_y, {m}) or ({m},){hint}"
+        )
+    if m < 2:
+        raise DataError(f"cannot split {m} example(s) into a train and a test set: at least 2 are needed")
+    order = np.random.RandomState(seed).permutation(m)
+    n_test = _n_test(m, test_fraction)
+    test, train = order[:n_test], order[n_test:]
+    return X[:, train], Y[..., train], X[:, test], Y[..., test]
+
+
+class Standardizer:
+    """Per-feature standardization, fit on the training set: (X − mean) / std.
+
+    ``mean`` and ``std`` are (n_x, 1): one per row (feature) of X (n_x, m),
+    taken over the m examples. A feature that is constant on the training set
+    has std 0; it is divided by 1 instead, so it becomes 0 rather than NaN.
+    Fit on X_train only and transform X_test with the same statistics, so the
+    test set tells nothing to the model it should not know.
+    """
+
+    #: A std this small relative to |mean| is the rounding error of a constant
+    #: feature (np.std of 1000 copies of 0.1 is 1.4e-17, not 0), not a spread.
+    CONSTANT_RTOL = 1e3 * np.finfo(np.float64).eps
+
+    def __init__(self) -> None:
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    @staticmethod
+    def _matrix(X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ShapeError(
+                f"X has shape {X.shape}; it must be (n_x, m), one example per column "
+                "(for a single feature pass X.reshape(1, -1))"
+            )
+        if X.dtype.kind not in "biuf":
+            raise DataError(f"X has dtype {X.dtype}; standardizing needs real numbers")
+        return X.astype(np.float64, copy=False)
+
+    def fit(self, X) -> Standardizer:
+        """Learn mean and std (n_x, 1) of each row of X (n_x, m). Returns self."""
+        X = self._matrix(X)
+        if X.shape[1] == 0:
+            raise DataError("X has no examples (m = 0): there is nothing to take a mean over")
+        mean = X.mean(axis=1, keepdims=True)
+        std = X.std(axis=1, keepdims=True)
+        constant = std <= self.CONSTANT_RTOL * np.abs(mean)
+        self.mean, self.std = mean, np.where(constant, 1.0, std)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """X (n_x, m) standardized with the fitted statistics, as a new float64 array."""
+        if self.mean is None:
+            raise NotFittedError("this Standardizer is not fitted yet: call fit(X_train) first")
+        X = self._matrix(X)
+        if X.shape[0] != self.mean.shape[0]:
+            raise ShapeError(
+                f"X has {X.shape[0]} features (rows) but the Standardizer was fit on "
+                f"{self.mean.shape[0]}: pass X as (n_x, m) with the training set's features"
+            )
+        return (X - self.mean) / self.std
+
+    def fit_transform(self, X) -> np.ndarray:
+        """Fit on X (n_x, m) and return it standardized."""
+        return self.fit(X).transform(X)
+
+
+def standardize(data: Dataset) -> Dataset:
+    """``data`` with X_train and X_test standardized by a :class:`Standardizer` fit on X_train."""
+    scaler = Standardizer().fit(data.X_train)
+    return dataclasses.replace(
+        data, X_train=scaler.transform(data.X_train), X_test=scaler.transform(data.X_test)
+    )
+
+
+def one_hot(ids, K: int | None = None) -> np.ndarray:
+    """Class ids (m,) or (1, m) in [0, K) as one-hot columns (K, m) float64.
+
+    K defaults to max(ids) + 1. Whole-number floats are accepted as ids.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim == 2 and ids.shape[0] == 1:
+        ids = ids[0]
+    if ids.ndim != 1:
+        raise ShapeError(f"ids has shape {ids.shape}; pass class ids as (m,) or (1, m)")
+    if ids.dtype.kind == "f" and np.all(np.isfinite(ids)) and np.all(ids == np.round(ids)):
+        ids = ids.astype(np.int64)
+    if ids.dtype.kind not in "biu":
+        raise DataError(f"ids must be whole-number class ids 0..K-1, got dtype {ids.dtype} with values like {ids[:5]}")
+    ids = ids.astype(np.int64)
+    if K is None:
+        if ids.size == 0:
+            raise DataError("cannot tell the number of classes from no ids: pass K")
+        K = max(int(ids.max()) + 1, 1)
+    elif not _is_int(K) or K < 1:
+        raise ConfigError(f"K must be a positive integer (the number of classes), got {K!r}")
+    outside = (ids < 0) | (ids >= K)
+    if outside.any():
+        columns = np.flatnonzero(outside)
+        raise DataError(
+            f"class ids must lie in [0, {K}); {columns.size} do not, e.g. {ids[columns[0]]} at "
+            f"column {columns[0]}: relabel the classes 0..K-1, or pass the right K"
+        )
+    Y = np.zeros((K, ids.size))
+    Y[ids, np.arange(ids.size)] = 1.0
+    return Y
+
+
+# -- files --------------------------------------------------------------------------
+
+NPZ_SPLIT_KEYS = ("X_train", "Y_train", "X_test", "Y_test")
+NPZ_WHOLE_KEYS = ("X", "Y")
+
+
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array in the .npz at ``path``, read without pickle."""
+    if not path.is_file():
+        raise DataFileError(f"{path} does not exist: check the path of the .npz file")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataFileError(
+            f"{path} is not a readable .npz file ({exc}): write it with numpy.savez or numpy.savez_compressed"
+        ) from exc
+    if not hasattr(archive, "files"):  # a .npy file: one bare array, no names
+        raise DataFileError(
+            f"{path} holds a single array (.npy format), not named arrays: save it with "
+            "numpy.savez(path, X_train=..., Y_train=..., X_test=..., Y_test=...) or numpy.savez(path, X=..., Y=...)"
+        )
+    arrays = {}
+    with archive:
+        for key in archive.files:
+            try:
+                arrays[key] = archive[key]
+            except ValueError as exc:
+                # numpy refuses object arrays without pickle; saying so beats its generic message.
+                raise DataFileError(
+                    f"{path}: {key} is an array of Python objects, which xpnet does not load "
+                    f"(reading it would mean unpickling): save {key} as a numeric array, "
+                    f"e.g. numpy.asarray({key}, dtype=float)"
+                ) from exc
+            except Exception as exc:  # a damaged member: zipfile and zlib raise their own types
+                raise DataFileError(f"{path}: {key} cannot be read ({exc}): write the file again") from exc
+    return arrays
+
+
+def _npz_numeric(path: Path, key: str, a: np.ndarray) -> np.ndarray:
+    if a.dtype.kind not in "biuf":
+        raise DataFileError(f"{path}: {key} has dtype {a.dtype}; xpnet needs real numbers (bool, integer or float)")
+    if a.size and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise DataFileError(f"{path}: {key} contains NaN or inf: remove or impute them before saving")
+    return a
+
+
+def _npz_X(path: Path, key: str, a: np.ndarray) -> np.ndarray:
+    a = _npz_numeric(path, key, a)
+    if a.ndim != 2:
+        raise DataFileError(
+            f"{path}: {key} has shape {a.shape}; it must be (n_x, m), one example per column "
+            f"(for a single feature save {key}.reshape(1, -1))"
+        )
+    if a.shape[1] == 0:
+        raise DataFileError(f"{path}: {key} has no examples (m = 0)")
+    return a.astype(np.float64)
+
+
+def _npz_Y(path: Path, key: str, a: np.ndarray) -> np.ndarray:
+    a = _npz_numeric(path, key, a)
+    if a.ndim == 1:
+        a = a.reshape(1, -1)
+    if a.ndim != 2:
+        raise DataFileError(f"{path}: {key} has shape {a.shape}; it must be (m,), (1, m) or (n_y, m)")
+    return a
+
+
+def _is_labels(Y: np.ndarray) -> bool:
+    """One row of whole numbers >= 0: class ids, not regression values."""
+    if Y.shape[0] != 1:
+        return False
+    if Y.dtype.kind in "bu":
+        return True
+    return bool(np.all(Y == np.round(Y)) and Y.min() >= 0)
+
+
+def _check_same_m(path: Path, x_key: str, X: np.ndarray, y_key: str, Y: np.ndarray) -> None:
+    if X.shape[1] != Y.shape[1]:
+        hint = (
+            f" ({x_key} looks like (m, n_x): save {x_key}.T)" if X.shape[0] == Y.shape[1]
+            else f": each column of {x_key} is one example and needs one column of {y_key}"
+        )
+        raise DataFileError(
+            f"{path}: {x_key} has {X.shape[1]} examples (columns), shape {X.shape}, but {y_key} has "
+            f"{Y.shape[1]}, shape {Y.shape}{hint}"
+        )
+
+
+def load_npz(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """A data set from a NumPy ``.npz`` file, read without pickle.
+
+    The file holds either ``X_train, Y_train, X_test, Y_test`` or just ``X, Y``,
+    which are then split by :func:`train_test_split` (``test_fraction``,
+    ``seed``). Each X is (n_x, m): one example per column, as everywhere in
+    xpnet. Each Y is (m,) or (1, m) of class ids 0..K-1 (0/1 for two classes),
+    which become int64, or (n_y, m) of values (regression), which become
+    float64. An optional ``classes`` array of strings names the classes.
+    The data set's name is the file's stem.
+    """
+    path = Path(path)
+    arrays = _npz_arrays(path)
+    split_present = [k for k in NPZ_SPLIT_KEYS if k in arrays]
+    if split_present and len(split_present) < len(NPZ_SPLIT_KEYS):
+        missing = [k for k in NPZ_SPLIT_KEYS if k not in arrays]
+        raise DataFileError(
+            f"{path} holds {', '.join(split_present)} but not {', '.join(missing)}: save all four, or "
+            "just X and Y for xpnet to split"
+        )
+    if not split_present and not all(k in arrays for k in NPZ_WHOLE_KEYS):
+        raise DataFileError(
+            f"{path} holds {', '.join(arrays) or 'no arrays'}; xpnet reads X_train, Y_train, X_test, "
+            "Y_test, or just X and Y: save them with numpy.savez(path, X=X, Y=Y), X of shape (n_x, m)"
+        )
+    keys = NPZ_SPLIT_KEYS if split_present else NPZ_WHOLE_KEYS
+    Xs = [_npz_X(path, k, arrays[k]) for k in keys[0::2]]
+    Ys = [_npz_Y(path, k, arrays[k]) for k in keys[1::2]]
+    for x_key, X, y_key, Y in zip(keys[0::2], Xs, keys[1::2], Ys):
+        _check_same_m(path, x_key, X, y_key, Y)
+    if split_present:
+        (X_train, X_test), (Y_train, Y_test) = Xs, Ys
+        if X_train.shape[0] != X_test.shape[0]:
+            raise DataFileError(
+                f"{path}: X_train has {X_train.shape[0]} features (rows) but X_test has {X_test.shape[0]}: "
+                "both must be (n_x, m) with the same n_x"
+            )
+        if Y_train.shape[0] != Y_test.shape[0]:
+            raise DataFileError(
+                f"{path}: Y_train has {Y_train.shape[0]} rows but Y_test has {Y_test.shape[0]}: "
+                "both must be (n_y, m) with the same n_y"
+            )
+    else:
+        X_train, Y_train, X_test, Y_test = train_test_split(Xs[0], Ys[0], test_fraction=test_fraction, seed=seed)
+
+    classes: tuple[str, ...] = ()
+    # Train and test decide together, so both Ys get the same dtype.
+    if _is_labels(Y_train) and _is_labels(Y_test):
+        Y_train, Y_test = Y_train.astype(np.int64), Y_test.astype(np.int64)
+        K = int(max(Y_train.max(), Y_test.max())) + 1
+        classes = tuple(str(k) for k in range(K))
+    else:
+        Y_train, Y_test = Y_train.astype(np.float64), Y_test.astype(np.float64)
+    if "classes" in arrays:
+        names = arrays["classes"]
+        if names.ndim != 1 or names.dtype.kind not in "US":
+            raise DataFileError(f"{path}: classes must be a 1-D array of strings, got dtype {names.dtype}, shape {names.shape}")
+        classes = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist())
+    return Dataset(X_train, Y_train, X_test, Y_test, classes, path.stem)
+
+
+def _image_size(size) -> tuple[int, int]:
+    pair = (size, size) if _is_int(size) else tuple(size) if isinstance(size, (tuple, list)) else ()
+    if len(pair) != 2 or not all(_is_int(n) and n > 0 for n in pair):
+        raise ConfigError(f"size must be (height, width) in pixels, two positive integers, got {size!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _visible_subfolders(folder: Path) -> list[Path]:
+    """Subfolders, without hidden ones (.git, .ipynb_checkpoints), sorted by name."""
+    return sorted((d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: d.name)
+
+
+def _stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, test): each class with 2+ examples gives about test_fraction of them to test."""
+    rng = np.random.RandomState(seed)
+    train, test = [], []
+    for k in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == k))
+        n_test = _n_test(members.size, test_fraction) if members.size >= 2 else 0
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+
+
+def load_image_folder(
+    path: str | os.PathLike, *, size=(64, 64), test_fraction: float = 0.2, seed: int = 0
+) -> Dataset:
+    """Images sorted into one subfolder per class, as a data set; needs Pillow.
+
+    The classes are the subfolders' names in sorted order, ids 0..K-1. Every
+    file Pillow can open by its extension is converted to RGB, resized to
+    ``size`` = (height, width) (an int means square), and flattened as
+    :func:`flatten_images` does: X (height·width·3, m) float64 in [0, 1], Y
+    (1, m) int64. Each class gives about ``test_fraction`` of its images to
+    the test set (seeded). Hidden files and folders are skipped, as are files
+    of other types.
+    """
+    _check_test_fraction(test_fraction)
+    height, width = _image_size(size)
+    try:
+        from PIL import Image, ImageOps
+    except ImportError as exc:
+        raise DataFileError("reading a folder of images needs Pillow: pip install 'xpnet[images]'") from exc
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataFileError(f"{folder} is not a folder: point it at a folder with one subfolder of images per class")
+    class_folders = _visible_subfolders(folder)
+    if len(class_folders) < 2:
+        found = f"only {class_folders[0].name!r}" if class_folders else "none"
+        raise DataFileError(
+            f"{folder} needs one subfolder per class, at least two (e.g. {folder}/cat and {folder}/dog), "
+            f"found {found}"
+        )
+    readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    files, ids = [], []
+    for k, class_folder in enumerate(class_folders):
+        images = sorted(
+            p for p in class_folder.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in readable
+        )
+        if not images:
+            raise DataFileError(
+                f"class folder {class_folder} holds no images (.png, .jpg, ...): add some, or remove the folder"
+            )
+        files += images
+        ids += [k] * len(images)
+
+    pixels = np.empty((len(files), height, width, 3), dtype=np.uint8)
+    for i, file in enumerate(files):
+        try:
+            with Image.open(file) as image:
+                # Cameras store the orientation apart from the pixels; apply it so photos stand upright.
+                upright = ImageOps.exif_transpose(image).convert("RGB")
+                pixels[i] = np.asarray(upright.resize((width, height), Image.Resampling.BILINEAR))
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+            raise DataFileError(
+                f"{file} is not a readable image ({exc}): remove it or replace it with a working copy"
+            ) from exc
+
+    labels = np.asarray(ids, dtype=np.int64)
+    train, test = _stratified_split(labels, test_fraction, seed)
+    if test.size == 0:
+        raise DataFileError(
+            f"{folder} has too few images to hold out a test set: put at least two images in each class folder"
+        )
+    X = flatten_images(pixels)
+    return Dataset(
+        X[:, train], labels[train].reshape(1, -1), X[:, test], labels[test].reshape(1, -1),
+        tuple(d.name for d in class_folders), folder.resolve().name,
+    )
+
+
+# -- the --data spec ----------------------------------------------------------------
+
+#: Generated sets by name: (the draw, its class names). Train and test are independent draws.
+GENERATED = {
+    "spiral": (spiral, ("0", "1", "2")),
+    "moons": (moons, ("upper", "lower")),
+    "blobs": (blobs, ("0", "1", "2")),
+}
+
+DATA_SPECS = (
+    "a generated set (flower, spiral, moons, blobs); a .npz file holding X_train, Y_train, X_test, "
+    f"Y_test (or X and Y); a folder holding {' and '.join(CATVNONCAT_FILES)}; or a folder with one "
+    "subfolder of images per class"
+)
+
+
+def load_dataset(
+    spec: str | os.PathLike, *, seed: int = 1, test_fraction: float = 0.2, image_size=(64, 64)
+) -> Dataset:
+    """The data set a ``--data SPEC`` names.
+
+    - ``flower``, ``spiral``, ``moons``, ``blobs``: generated, trained on the
+      draw ``seed`` and tested on the draw ``seed + 1000``, as the flower set is.
+      The names win over a folder of the same name; write ``./spiral`` for that.
+    - a path ending in ``.npz``: :func:`load_npz` (``test_fraction``, ``seed``).
+    - a folder holding the course's cat h5 files: :func:`load_catvnoncat`.
+    - a folder of class subfolders of images: :func:`load_image_folder`
+      (``image_size`` = (height, width), ``test_fraction``, ``seed``).
+
+    ``Dataset.name`` says which: the set's name, ``catvnoncat``, or the file's
+    or folder's name.
+    """
+    _check_test_fraction(test_fraction)
+    if isinstance(spec, str) and spec == "flower":
+        return flower_dataset(seed=seed)
+    if isinstance(spec, str) and spec in GENERATED:
+        draw, classes = GENERATED[spec]
+        X_train, Y_train = draw(seed=seed)
+        X_test, Y_test = draw(seed=seed + 1000)
+        return Dataset(X_train, Y_train, X_test, Y_test, classes, spec)
+    try:
+        path = Path(spec)
+    except TypeError as exc:
+        raise DataFileError(f"--data must be a name or a path, got {spec!r}; it takes {DATA_SPECS}") from exc
+    if path.suffix.lower() == ".npz":
+        return load_npz(path, test_fraction=test_fraction, seed=seed)
+    if path.is_dir():
+        if any((path / f).is_file() for f in CATVNONCAT_FILES):
+            return load_catvnoncat(path)  # which says what is missing if only one file is there
+        if _visible_subfolders(path):
+            return load_image_folder(path, size=image_size, test_fraction=test_fraction, seed=seed)
+        raise DataFileError(f"{path} holds neither the cat h5 files nor class subfolders; --data takes {DATA_SPECS}")
+    if not path.exists():
+        raise DataFileError(f"{spec} is no known data set name and no existing path; --data takes {DATA_SPECS}")
+    raise DataFileError(f"{path} is a file xpnet does not read; --data takes {DATA_SPECS}")
