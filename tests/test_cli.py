@@ -70,3 +70,85 @@ def test_a_missing_backend_is_one_line(monkeypatch):
 def test_help_shows_examples():
     run = xpnet("train", "--help")
     assert run.returncode == 0 and "examples:" in run.stdout
+
+
+def test_train_on_spiral_picks_softmax_and_runs_mini_batch_adam():
+    run = xpnet("train", "--data", "spiral", "--epochs", "40", "--batch-size", "32",
+                "--optimizer", "adam", "--learning-rate", "0.02", "--layers", "32")
+    assert run.returncode == 0, run.stderr
+    assert "output='softmax'" in run.stdout and "epoch    40" in run.stdout
+    assert accuracy(run.stdout, "train") > 80.0
+
+
+def test_train_reads_options_from_a_config_file_and_the_command_line_wins(tmp_path):
+    config = tmp_path / "run.json"
+    config.write_text('{"iterations": 30, "print-every": 10, "optimizer": "momentum", "layers": [3]}')
+    run = xpnet("train", "--config", str(config), "--iterations", "20")
+    assert run.returncode == 0, run.stderr
+    assert "[2, 3, 1]" in run.stdout
+    assert re.findall(r"iteration\s+(\d+):", run.stdout) == ["0", "10", "19"]
+
+
+def test_a_config_file_with_an_unknown_option_is_one_line(tmp_path):
+    config = tmp_path / "run.json"
+    config.write_text('{"iterashuns": 30}')
+    run = xpnet("train", "--config", str(config))
+    assert run.returncode == 2 and "iterashuns" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_saved_model_can_be_evaluated_inspected_and_used_to_predict(tmp_path):
+    model = tmp_path / "flower.safetensors"
+    run = xpnet("train", "--iterations", "3000", "--print-every", "1000", "--save", str(model))
+    assert run.returncode == 0, run.stderr
+    trained_accuracy = accuracy(run.stdout, "train")
+
+    evaluated = xpnet("evaluate", str(model))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert accuracy(evaluated.stdout, "train") == trained_accuracy
+    assert "test cost:" in evaluated.stdout
+
+    info = xpnet("info", str(model))
+    assert info.returncode == 0 and "[2, 4, 1]" in info.stdout and "xpnet.model" in info.stdout
+
+    import numpy as np
+
+    from xpnet.data import planar_flower
+
+    X, _ = planar_flower(10, seed=5)
+    np.savez(tmp_path / "new.npz", X=X)
+    out = tmp_path / "predictions.npz"
+    predicted = xpnet("predict", str(model), str(tmp_path / "new.npz"), "--out", str(out))
+    assert predicted.returncode == 0, predicted.stderr
+    with np.load(out) as f:
+        assert f["predictions"].shape == (1, 10) and f["probabilities"].shape == (1, 10)
+
+
+def test_train_draws_learning_curves(tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "curves.png"
+    run = xpnet("train", "--iterations", "200", "--plot", str(png))
+    assert run.returncode == 0, run.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_resumes_from_its_checkpoint(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    first = xpnet("train", "--iterations", "400", "--checkpoint", str(ckpt), "--resume")
+    again = xpnet("train", "--iterations", "400", "--checkpoint", str(ckpt), "--resume")
+    assert first.returncode == again.returncode == 0, again.stderr
+    # The second run starts from the finished checkpoint: same history, no new updates.
+    assert accuracy(again.stdout, "train") == accuracy(first.stdout, "train")
+
+
+def test_gradcheck_passes_for_every_activation_and_output():
+    run = xpnet("gradcheck")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count(" ok") == 15 and "FAIL" not in run.stdout
+
+
+def test_evaluating_a_file_that_is_not_a_model_is_one_line(tmp_path):
+    bogus = tmp_path / "bogus.safetensors"
+    bogus.write_bytes(b"\x00" * 64)
+    run = xpnet("evaluate", str(bogus))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("xpnet: error:")

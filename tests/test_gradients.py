@@ -121,3 +121,21 @@ def test_backprop_equals_torch_autograd(hidden, output):
     for (dW, db), (dW_t, db_t) in zip(net.gradients(X, Y), expected):
         np.testing.assert_allclose(dW, dW_t, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(db, db_t, rtol=1e-10, atol=1e-14)
+
+
+def test_gradient_check_tool_passes_a_correct_network():
+    from xpnet.gradcheck import gradient_check
+
+    net, X, Y = make_problem("tanh", "softmax")
+    assert gradient_check(net, X, Y) <= 1e-7
+
+
+def test_gradient_check_tool_catches_a_wrong_derivative():
+    from dataclasses import replace
+
+    from xpnet.gradcheck import gradient_check
+
+    net, X, Y = make_problem("tanh", "sigmoid")
+    wrong = replace(net.hidden[0], g_prime=lambda Z, A, *, xp: 1.0 - A)  # should be 1 − A²
+    net.hidden = (wrong,) * len(net.hidden)
+    assert gradient_check(net, X, Y) > 1e-3
