@@ -123,12 +123,20 @@ def test_saved_model_can_be_evaluated_inspected_and_used_to_predict(tmp_path):
         assert f["predictions"].shape == (1, 10) and f["probabilities"].shape == (1, 10)
 
 
-def test_train_draws_learning_curves(tmp_path):
+def test_train_draws_learning_curves_and_decision_regions(tmp_path):
     pytest.importorskip("matplotlib")
-    png = tmp_path / "curves.png"
-    run = xpnet("train", "--iterations", "200", "--plot", str(png))
+    curves, regions = tmp_path / "curves.png", tmp_path / "regions.png"
+    run = xpnet("train", "--iterations", "200", "--plot", str(curves), "--plot-boundary", str(regions))
     assert run.returncode == 0, run.stderr
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for png in (curves, regions):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_bar_replaces_the_record_lines():
+    run = xpnet("train", "--iterations", "300", "--progress")
+    assert run.returncode == 0, run.stderr
+    assert "iteration      0: cost" not in run.stdout
+    assert "300/300" in run.stderr
 
 
 def test_train_resumes_from_its_checkpoint(tmp_path):

@@ -183,3 +183,13 @@ def test_nonsense_training_settings_are_refused(flower, kwargs, message):
 def test_keep_prob_outside_0_1_is_refused(keep_prob):
     with pytest.raises(ConfigError, match="keep_prob"):
         flower_net(keep_prob=keep_prob)
+
+
+def test_validation_split_holds_out_a_random_subset_not_the_last_class():
+    from xpnet.data import spiral
+
+    X, Y = spiral(300, classes=3, seed=0)  # sorted by class: the last 20 % are all class 2
+    net = xpnet.Network([2, 32, 3], hidden="relu", output="softmax", init="he", seed=0)
+    hist = net.fit(X, Y, epochs=100, batch_size=32, optimizer="adam", learning_rate=0.02,
+                   validation_split=0.2)
+    assert hist["val_accuracy"][-1] > 0.9

@@ -93,10 +93,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop after this many records without a better validation cost")
     fit.add_argument("--print-every", type=int, metavar="N",
                      help="record and print the cost every N iterations (iteration mode)")
-    fit.add_argument("--progress", action="store_true", help="show a progress bar")
+    fit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="a progress bar with the running cost instead of one line per record "
+                          "(default: on when stderr is a terminal)")
     out = train.add_argument_group("output")
     out.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
     out.add_argument("--plot", metavar="PNG", help="draw the learning curves to this file")
+    out.add_argument("--plot-boundary", metavar="PNG",
+                     help="draw the decision regions over the training data (2-D data only)")
     out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint while training")
     out.add_argument("--resume", action="store_true", help="go on from --checkpoint if it exists")
 
@@ -217,11 +221,12 @@ def train(args: argparse.Namespace) -> None:
         extra = "".join(f"  {name} {values[-1]:.4f}" for name, values in history.metrics.items())
         print(f"{where}: cost {history.costs[-1]:.6f}{extra}", flush=True)
 
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
     start = time.perf_counter()
     history = net.fit(X_train, Y_train, **schedule, optimizer=args.optimizer,
                       learning_rate=pick("learning_rate"), validation_split=args.validation_split,
-                      early_stopping=args.early_stopping, verbose=args.progress,
-                      on_record=None if args.progress else report,
+                      early_stopping=args.early_stopping, verbose=progress,
+                      on_record=None if progress else report,
                       checkpoint=args.checkpoint, resume=resume)
     seconds = time.perf_counter() - start
     if history.stopped_early:
@@ -236,6 +241,11 @@ def train(args: argparse.Namespace) -> None:
 
         plot_history(history, args.plot, title=f"{data.name}: {net!r}")
         print(f"learning curves drawn to {args.plot}")
+    if args.plot_boundary:
+        from .plotting import plot_decision_boundary
+
+        plot_decision_boundary(net, X_train, Y_train, args.plot_boundary)
+        print(f"decision regions drawn to {args.plot_boundary}")
 
 
 def _print_scores(net, X_train, Y_train, X_test, Y_test) -> None:

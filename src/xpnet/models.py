@@ -217,8 +217,9 @@ class Network:
         record_every
             Iteration mode: record the cost every this many updates (and at the last).
         validation_data, validation_split
-            (X_val, Y_val), or the fraction of the last columns of X held out;
-            adds "val_cost" and "val_accuracy" to each record.
+            (X_val, Y_val), or the fraction of the examples held out (a random
+            subset drawn with ``shuffle_seed``); adds "val_cost" and
+            "val_accuracy" to each record.
         early_stopping
             Stop once val_cost has not improved for this many records, and keep
             the parameters of the best record.
@@ -244,10 +245,11 @@ class Network:
                      checkpoint, checkpoint_every)
         opt = optimizers.get(optimizer, learning_rate)
         X, Y, xp, device = self._inputs(X, Y)
-        X, Y, validation = self._validation(X, Y, validation_data, validation_split, xp, device)
-        params = self._params_in(xp, device)
         random = HostRandom(self.seed if shuffle_seed is None else shuffle_seed,
                             xp=xp, device=device, dtype=self.dtype)
+        X, Y, validation = self._validation(X, Y, validation_data, validation_split, xp, device,
+                                            random)
+        params = self._params_in(xp, device)
         if resume is None:
             state = TrainState(params, opt.init(params, xp=xp))
         else:
@@ -278,7 +280,7 @@ class Network:
         self.history = state.history
         return state.history
 
-    def _validation(self, X, Y, validation_data, validation_split, xp, device):
+    def _validation(self, X, Y, validation_data, validation_split, xp, device, random):
         """(X, Y, (X_val, Y_val) or None): held-out data, checked like the training data."""
         if validation_data is not None and validation_split is not None:
             raise ConfigError("give validation_data or validation_split, not both")
@@ -292,7 +294,11 @@ class Network:
                     f"validation_split={validation_split} leaves {m - m_val} of {m} examples to "
                     f"train on and {m_val} to validate: choose a split that keeps both non-empty"
                 )
-            return X[:, : m - m_val], Y[:, : m - m_val], (X[:, m - m_val:], Y[:, m - m_val:])
+            # A seeded random subset: data sorted by class would otherwise lose whole classes.
+            order = random.permutation(m)
+            train, held_out = order[: m - m_val], order[m - m_val:]
+            take = lambda a, idx: xp.take(a, idx, axis=1)  # noqa: E731
+            return take(X, train), take(Y, train), (take(X, held_out), take(Y, held_out))
         if validation_data is None:
             return X, Y, None
         try:
