@@ -117,3 +117,29 @@ def move(x: Any, xp: ModuleType, device: Any = None) -> Any:
     if namespace(x) is xp and (device is None or array_api_compat.device(x) == device):
         return x
     return from_host(np.ascontiguousarray(to_host(x)), xp, device)
+
+
+def synchronize(x: Any) -> Any:
+    """Wait until the device holding ``x`` has finished the work queued for it; returns ``x``.
+
+    ``x`` is an array or a (nested) tuple or list of arrays, such as a network's
+    parameters. CuPy: the current stream; PyTorch: the CUDA device of a CUDA
+    tensor; JAX: ``block_until_ready`` on each array. NumPy and array-api-strict
+    compute eagerly on the CPU, so there is nothing to wait for. For timing
+    only: the training loop never calls it.
+    """
+    if isinstance(x, (tuple, list)):
+        for item in x:
+            synchronize(item)
+    elif array_api_compat.is_cupy_array(x):
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+    elif array_api_compat.is_torch_array(x):
+        if x.device.type == "cuda":
+            import torch
+
+            torch.cuda.synchronize(x.device)
+    elif array_api_compat.is_jax_array(x):
+        x.block_until_ready()
+    return x
