@@ -1,0 +1,539 @@
+"""scikit-learn estimators over xpnet: :class:`MLPClassifier`, :class:`MLPRegressor`
+and :class:`LogisticRegression`.
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from xpnet.sklearn import MLPClassifier
+
+    clf = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(64,)))
+    clf.fit(X_train, y_train).score(X_test, y_test)
+
+These take X as scikit-learn does, **(m, n_features): one example per row**, and
+transpose it to xpnet's (n_x, m) at the boundary; inside ``fit`` they build an
+:class:`xpnet.Network` (kept as ``network_``) and train it with its hand-derived
+backward pass. Predictions come back as rows again.
+
+This module needs scikit-learn ≥ 1.6 (``pip install "xpnet[sklearn]"``);
+``import xpnet`` does not import it.
+
+How the parameters map onto xpnet
+---------------------------------
+
+- ``max_iter`` is the number of epochs (passes over the data), as in
+  scikit-learn's MLP with a stochastic solver.
+- ``batch_size="auto"`` is min(200, m); an integer larger than m is clipped to m.
+- ``solver``: "sgd" (plain gradient descent, no momentum), "momentum" (the
+  course's v = β·v + (1 − β)·dθ, β = 0.9), "rmsprop", "adam" (β1 = 0.9,
+  β2 = 0.999, ε = 1e-8, as scikit-learn's). scikit-learn's "sgd" adds Nesterov
+  momentum by default and its "lbfgs" has no counterpart here.
+- ``alpha`` → ``Network(l2=alpha)``. xpnet's cost on a mini-batch of m examples
+  is J + λ/(2m)·Σ‖W‖² (weights only, not biases), so dW gains λ/m·W.
+  scikit-learn's MLP adds (½·alpha)·Σ‖W‖² / n_samples to the loss of each batch
+  of n_samples, and alpha·W / n_samples to the gradient: the same form with the
+  same m, so λ = alpha exactly (scikit-learn's squared loss for several outputs
+  divides its *reported* loss by n_outputs, but its gradient is xpnet's).
+- ``early_stopping=True`` holds out ``validation_fraction`` of the training
+  data (stratified for classifiers), and stops once the validation *cost* has
+  not improved for ``n_iter_no_change`` epochs, keeping the parameters of the
+  best epoch. scikit-learn watches the validation score with a tolerance
+  ``tol``; there is no ``tol`` here, and without early stopping every one of
+  the ``max_iter`` epochs runs (no ConvergenceWarning).
+- ``activation``: scikit-learn's names ("identity", "logistic", "tanh",
+  "relu") or xpnet's ("linear", "sigmoid", "tanh", "relu", "leaky_relu").
+  Weights start as xpnet's "xavier" draw, randn/√n[l−1], for every activation:
+  close in scale to scikit-learn's Glorot-uniform draw, and on small data sets
+  it trains faster than He's √2-times-larger draw, whose larger initial
+  outputs take longer to undo.
+- ``keep_prob``: inverted dropout on the hidden layers while training (1 = off).
+- ``random_state``: None, an int or a ``RandomState``; it seeds the initial
+  weights, the shuffles and dropout masks, and the validation split.
+
+Outputs: two classes → one sigmoid unit (binary cross-entropy), more →
+softmax (categorical cross-entropy), regression → linear units (squared error).
+
+``dtype`` defaults to **"float64"**, not to xpnet's training default float32.
+These estimators run on NumPy on the CPU (scikit-learn's input validation turns
+every input into a NumPy array), where float64 costs little on tabular data;
+scikit-learn's estimators compute and predict in float64 and its estimator
+checks hold them to that (predictions of multi-output regressors must be
+float64; predictions on subsets of a batch must equal those on the whole batch
+to 1e-7). ``dtype="float32"`` trains in single precision where speed matters
+more. To train on a GPU, use :class:`xpnet.Network` directly.
+
+Not supported: ``sample_weight``, sparse X, multi-label y, ``partial_fit``,
+``warm_start``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no validate_data)
+    raise ImportError(
+        "xpnet.sklearn needs scikit-learn >= 1.6: pip install 'xpnet[sklearn]' "
+        "or pip install -U scikit-learn"
+    ) from exc
+
+from .models import Network
+
+__all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression"]
+
+SOLVERS = ("sgd", "momentum", "rmsprop", "adam")
+
+# scikit-learn's activation names and xpnet's, to xpnet's.
+ACTIVATIONS = {
+    "identity": "linear",
+    "logistic": "sigmoid",
+    "linear": "linear",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+}
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+# -- the shared part ---------------------------------------------------------------
+
+
+class _NetworkEstimator(BaseEstimator):
+    """What the three estimators share: checks, training one Network, pickling."""
+
+    def _check_common(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}; got {self.solver!r}")
+        _check_int(self.max_iter, "max_iter")
+
+    def _validate_X(self, X, *, reset: bool):
+        return validate_data(self, X, reset=reset, dtype=DTYPES[self.dtype])
+
+    def _batch_size(self, m: int, *, warn: bool = True) -> int | None:
+        """The mini-batch size for m training examples (None: the whole batch)."""
+        if self.batch_size is None:
+            return None
+        if self.batch_size == "auto":
+            return min(200, m)
+        _check_int(self.batch_size, "batch_size", hint="an integer ≥ 1, 'auto' or None")
+        if self.batch_size > m:
+            if warn:
+                warnings.warn(
+                    f"batch_size={self.batch_size} is larger than the {m} training examples: "
+                    f"using batches of {m}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            return m
+        return self.batch_size
+
+    def _train(self, X, Y, *, layer_dims, hidden, output, init, l2, keep_prob,
+               learning_rate, stratify=None) -> Network:
+        """Build and train the Network on X (m, n_x) rows and Y (n_y, m) columns.
+
+        Sets ``network_``, ``loss_curve_``, ``n_iter_`` (and ``validation_loss_curve_``,
+        ``best_iter_`` with early stopping).
+        """
+        for name in ("validation_loss_curve_", "best_iter_"):  # from an earlier fit
+            self.__dict__.pop(name, None)
+        rng = check_random_state(self.random_state)
+        seed, shuffle_seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
+        net = Network(layer_dims, hidden=hidden, output=output, init=init, seed=seed,
+                      dtype=self.dtype, l2=l2, keep_prob=keep_prob)
+        early_stopping = getattr(self, "early_stopping", False)
+        validation = None
+        if early_stopping:
+            fraction = self.validation_fraction
+            if not (isinstance(fraction, numbers.Real) and 0.0 < fraction < 1.0):
+                raise ValueError(f"validation_fraction must lie in (0, 1), got {fraction!r}")
+            patience = _check_int(self.n_iter_no_change, "n_iter_no_change")
+            train, val = train_test_split(np.arange(X.shape[0]), test_size=fraction,
+                                          random_state=rng, stratify=stratify)
+            validation = (_columns(X[val]), Y[:, val])
+            X, Y = X[train], Y[:, train]
+        history = net.fit(
+            _columns(X), Y,
+            epochs=self.max_iter,
+            batch_size=self._batch_size(X.shape[0]),
+            learning_rate=learning_rate,
+            optimizer=self.solver,
+            validation_data=validation,
+            early_stopping=patience if early_stopping else None,
+            shuffle_seed=shuffle_seed,
+            verbose=bool(getattr(self, "verbose", False)),
+        )
+        if not all(np.isfinite(history.costs)):
+            raise ValueError(
+                f"training diverged: the cost became {history.costs[-1]} after "
+                f"{len(history)} epochs. Standardize X (StandardScaler) or lower "
+                "learning_rate_init"
+            )
+        self.network_ = net
+        self.loss_curve_ = list(history.costs)
+        self.n_iter_ = len(history)
+        if early_stopping:
+            self.validation_loss_curve_ = list(history["val_cost"])
+            self.best_iter_ = history.best + 1 if history.best is not None else self.n_iter_
+        return net
+
+    def _output(self, X):
+        """A[L] of the fitted network for X (m, n_features) rows, as (m, n[L]) rows."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return np.asarray(self.network_.predict_proba(_columns(X))).T
+
+    # An xpnet Network holds its array namespace (a module), which pickle refuses:
+    # a fitted estimator pickles its network as the constructor's config and NumPy
+    # parameters, and rebuilds it on load.
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        net = state.get("network_")
+        if isinstance(net, Network):
+            state = dict(state)
+            state["network_"] = {
+                "config": net.get_config(),
+                "params": [(np.asarray(W), np.asarray(b)) for W, b in net.params],
+                "history": net.history,
+            }
+        return state
+
+    def __setstate__(self, state):
+        saved = state.get("network_")
+        if isinstance(saved, dict) and "config" in saved:
+            state = dict(state)
+            net = Network(**saved["config"])
+            net.params = saved["params"]
+            net.history = saved["history"]
+            state["network_"] = net
+        super().__setstate__(state)
+
+
+class _Classifier(ClassifierMixin, _NetworkEstimator):
+    """Label handling and predictions for the classifiers."""
+
+    def _encode_labels(self, y):
+        """Class ids (1, m) for y, setting ``classes_``; the output unit and its size."""
+        check_classification_targets(y)
+        self.classes_, ids = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {self.classes_[0]!r}"
+            )
+        K = len(self.classes_)
+        output, n_y = ("sigmoid", 1) if K == 2 else ("softmax", K)
+        return ids.reshape(1, -1), output, n_y
+
+    def predict_proba(self, X):
+        """Class probabilities, (m, n_classes) rows in the order of ``classes_``."""
+        A = self._output(X)
+        if len(self.classes_) == 2:
+            p = A[:, 0]
+            return np.stack([1.0 - p, p], axis=1)
+        return A
+
+    def predict_log_proba(self, X):
+        """log of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each row, as one of the original labels."""
+        proba = self.predict_proba(X)  # first: it checks that the model is fitted
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+# -- the estimators ----------------------------------------------------------------
+
+
+class _MLP(_NetworkEstimator):
+    """The parameters of both MLPs (see the module docstring for their mapping)."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        keep_prob=1.0,
+        random_state=None,
+        dtype="float64",
+        verbose=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.keep_prob = keep_prob
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def _fit_network(self, X, Y, *, output, n_y, stratify=None):
+        self._check_common()
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        for n in sizes:
+            _check_int(n, "hidden_layer_sizes", hint="positive integers")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {', '.join(ACTIVATIONS)}; got {self.activation!r}"
+            )
+        hidden = ACTIVATIONS[self.activation]
+        self._train(
+            X, Y,
+            layer_dims=[X.shape[1], *(int(n) for n in sizes), n_y],
+            hidden=hidden,
+            output=output,
+            init="xavier",
+            l2=self.alpha,
+            keep_prob=self.keep_prob,
+            learning_rate=self.learning_rate_init,
+            stratify=stratify,
+        )
+        return self
+
+
+class MLPClassifier(_Classifier, _MLP):
+    """A multi-layer perceptron classifier trained by xpnet's hand-derived backprop.
+
+    Two classes: one sigmoid output unit and binary cross-entropy; more:
+    softmax and categorical cross-entropy. Labels may be any values
+    (strings, integers); ``predict`` returns them.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Units of each hidden layer.
+    activation : {"relu", "tanh", "logistic", "identity", "leaky_relu"}, default="relu"
+        The hidden activation.
+    solver : {"adam", "sgd", "momentum", "rmsprop"}, default="adam"
+    alpha : float, default=1e-4
+        L2 strength: xpnet's λ (the mapping is exact; see the module docstring).
+    batch_size : int, "auto" or None, default="auto"
+        Mini-batch size; "auto" is min(200, m), None the whole training set.
+    learning_rate_init : float, default=1e-3
+    max_iter : int, default=200
+        Epochs.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` (stratified) and stop once the
+        validation cost has not improved for ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    keep_prob : float, default=1.0
+        Inverted dropout's keep probability on hidden units while training.
+    random_state : int, RandomState or None, default=None
+    dtype : {"float64", "float32"}, default="float64"
+    verbose : bool, default=False
+        Show a progress bar with the running cost.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray, where X had string column names
+    network_ : xpnet.Network
+        The trained network; ``network_.params`` are [(W, b), ...] with W (n[l], n[l-1]).
+    loss_curve_ : list of float
+        The mean training cost of each epoch (with the L2 term).
+    n_iter_ : int
+        Epochs run.
+    validation_loss_curve_ : list of float
+        With early stopping: the validation cost after each epoch.
+    best_iter_ : int
+        With early stopping: the epoch (1-based) whose parameters were kept.
+    """
+
+    def fit(self, X, y):
+        """Train on X (m, n_features) and labels y (m,). Returns self."""
+        X, y = validate_data(self, X, y, dtype=DTYPES.get(self.dtype, np.float64))
+        Y, output, n_y = self._encode_labels(y)
+        return self._fit_network(X, Y, output=output, n_y=n_y, stratify=y)
+
+
+class MLPRegressor(RegressorMixin, _MLP):
+    """A multi-layer perceptron regressor trained by xpnet's hand-derived backprop.
+
+    Linear output units and squared error (xpnet's (1/(2m))·Σ(A − Y)²); y is
+    (m,) or (m, n_outputs). Parameters and attributes as :class:`MLPClassifier`'s
+    (without ``classes_``; with ``n_outputs_``). ``score`` is R².
+    """
+
+    def fit(self, X, y):
+        """Train on X (m, n_features) and targets y (m,) or (m, n_outputs). Returns self."""
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                             dtype=DTYPES.get(self.dtype, np.float64))
+        Y = y.reshape(1, -1) if y.ndim == 1 else y.T
+        self.n_outputs_ = Y.shape[0]
+        self._y_ndim = y.ndim
+        return self._fit_network(X, Y, output="linear", n_y=self.n_outputs_)
+
+    def predict(self, X):
+        """Predictions (m,) where y was 1-D in fit, else (m, n_outputs)."""
+        A = self._output(X)
+        return A[:, 0] if self._y_ndim == 1 else A
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class LogisticRegression(_Classifier, _NetworkEstimator):
+    """Logistic regression (two classes) and softmax regression (more): an
+    :class:`xpnet.Network` with no hidden layer, started at zero.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse L2 strength, as scikit-learn's: its objective
+        ½‖w‖² + C·Σᵢ lossᵢ, divided by C·m, is xpnet's J + λ/(2m)·‖W‖² with
+        λ = 1/C (exact for the whole batch; with mini-batches of b examples
+        each step regularizes with λ/b). ``C=np.inf`` is no penalty. The
+        intercept is not penalized.
+    solver : {"sgd", "momentum", "rmsprop", "adam"}, default="sgd"
+        "sgd" with the whole batch is plain gradient descent.
+    learning_rate_init : float or "auto", default="auto"
+        "auto": for "sgd" and "momentum", 1/L, where L bounds the curvature of
+        the cost (¼ for sigmoid, ½ for softmax, times the largest eigenvalue
+        of [X 1]ᵀ[X 1]/m, plus λ/b): the largest step for which gradient
+        descent is guaranteed to descend, so it converges with no tuning, on
+        any scaling of X (though fastest on standardized X). For "rmsprop"
+        and "adam", 0.01.
+    max_iter : int, default=1000
+        Epochs; with the whole batch, gradient-descent steps.
+    batch_size : int, "auto" or None, default=None
+        None: the whole training set in every step.
+    random_state : int, RandomState or None, default=None
+        Seeds the shuffles of mini-batches (the weights start at zero).
+    dtype : {"float64", "float32"}, default="float64"
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    classes_, n_features_in_, network_, loss_curve_, n_iter_ as in :class:`MLPClassifier`;
+    coef_ : ndarray of shape (1, n_features) for two classes, (n_classes, n_features) for more
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    """
+
+    def __init__(
+        self,
+        C=1.0,
+        *,
+        solver="sgd",
+        learning_rate_init="auto",
+        max_iter=1000,
+        batch_size=None,
+        random_state=None,
+        dtype="float64",
+        verbose=False,
+    ):
+        self.C = C
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        """Train on X (m, n_features) and labels y (m,). Returns self."""
+        X, y = validate_data(self, X, y, dtype=DTYPES.get(self.dtype, np.float64))
+        self._check_common()
+        if not (isinstance(self.C, numbers.Real) and self.C > 0):
+            raise ValueError(f"C must be a number > 0 (np.inf for no penalty), got {self.C!r}")
+        Y, output, n_y = self._encode_labels(y)
+        m = X.shape[0]
+        l2 = 1.0 / float(self.C)
+        batch = self._batch_size(m, warn=False)  # _train warns
+        learning_rate = self.learning_rate_init
+        if isinstance(learning_rate, str) and learning_rate == "auto":
+            if self.solver in ("sgd", "momentum"):
+                curvature = 0.25 if output == "sigmoid" else 0.5
+                L = curvature * _top_eigenvalue_of_gram(X) / m + l2 / (batch or m)
+                learning_rate = 1.0 / L
+            else:
+                learning_rate = 0.01
+        self._train(
+            X, Y, layer_dims=[X.shape[1], n_y], hidden=(), output=output, init="zeros",
+            l2=l2, keep_prob=1.0, learning_rate=learning_rate,
+        )
+        W, b = self.network_.params[0]
+        self.coef_ = np.asarray(W).copy()
+        self.intercept_ = np.asarray(b)[:, 0].copy()
+        return self
+
+    def _batch_size(self, m: int, *, warn: bool = True) -> int | None:
+        # The whole batch unless asked, then as the MLPs.
+        return None if self.batch_size is None else super()._batch_size(m, warn=warn)
+
+    def decision_function(self, X):
+        """Z = X·coefᵀ + intercept: (m,) log-odds of classes_[1] for two classes,
+        (m, n_classes) scores for more."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        Z = X @ self.coef_.T + self.intercept_
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _columns(X):
+    """X (m, n) rows as xpnet's (n, m) columns, C-contiguous: a copy, which makes the
+    per-batch gathers of columns and the products W·X faster than a transposed view."""
+    return np.ascontiguousarray(X.T)
+
+
+def _check_int(value, name: str, *, hint: str = "an integer ≥ 1") -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be {hint}, got {value!r}")
+    return int(value)
+
+
+def _top_eigenvalue_of_gram(X, *, iterations: int = 100, rtol: float = 1e-3) -> float:
+    """The largest eigenvalue of [X 1]ᵀ[X 1] (X is (m, n) rows), by power iteration.
+
+    The estimate rises towards the true value; stopping within ``rtol`` leaves
+    the step 1/L well inside gradient descent's stable range (< 2/L).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    v = np.random.RandomState(0).standard_normal(X.shape[1] + 1)
+    v /= np.linalg.norm(v)
+    estimate = 0.0
+    for _ in range(iterations):
+        u = X @ v[:-1] + v[-1]
+        w = np.append(X.T @ u, u.sum())
+        new = float(np.linalg.norm(w))
+        if new == 0.0:
+            return 0.0
+        v = w / new
+        if abs(new - estimate) <= rtol * new:
+            return new
+        estimate = new
+    return estimate
