@@ -173,3 +173,13 @@ def test_same_seed_same_costs_on_every_backend(xp, flower):
         return net.fit(X, Y, iterations=500, learning_rate=1.2).costs
 
     np.testing.assert_allclose(run(*(asarray(a, xp) for a in flower)), run(*flower), rtol=1e-12)
+
+
+def test_a_network_can_be_deep_copied_and_pickled_for_joblib(flower):
+    import copy
+    import pickle
+
+    net = xpnet.Network([2, 4, 1], hidden="tanh", init="normal", seed=1)
+    net.fit(*flower, iterations=50, learning_rate=1.2)
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        np.testing.assert_array_equal(clone.predict_proba(flower[0]), net.predict_proba(flower[0]))

@@ -354,6 +354,20 @@ class Network:
         _, caches = network.forward(params, X, self.architecture, xp=xp)
         return network.backward(params, caches, Y, self.architecture, xp=xp)
 
+    def __getstate__(self) -> dict:
+        # For copy, deepcopy and joblib (xpnet's own files never use pickle):
+        # a module cannot be pickled, so the parameters travel as NumPy arrays.
+        state = dict(self.__dict__)
+        state.pop("_xp")
+        state["_device"] = None
+        if self._params is not None:
+            state["_params"] = tuple((_backend.to_host(W), _backend.to_host(b)) for W, b in self._params)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._xp = _backend.namespace_by_name("numpy")
+
     def get_config(self) -> dict:
         """The constructor's arguments as JSON-friendly values: ``type(net)(**net.get_config())``
         builds the same architecture (without the trained parameters)."""
