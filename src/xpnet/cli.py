@@ -128,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
                            default=list(losses.OUTPUTS), help="output units to check (default: all)")
     gradcheck.add_argument("--l2", type=float, default=0.0)
     gradcheck.add_argument("--seed", type=int, default=0)
+
+    from . import bench  # numpy and xpnet only; the peers are imported when they run
+
+    bench.add_arguments(commands.add_parser(
+        "bench", help="time xpnet next to PyTorch, JAX, scikit-learn and the bare GEMMs",
+        description=bench.__doc__.split("\n\n")[0]))
     return parser
 
 
@@ -348,6 +354,10 @@ def main(argv: list[str] | None = None) -> int:
             info(args)
         elif args.command == "gradcheck":
             return 0 if gradcheck(args) else 1
+        elif args.command == "bench":
+            from .bench import run_from_args
+
+            return run_from_args(args)
     except XpnetError as exc:
         print(f"xpnet: error: {exc}", file=sys.stderr)
         return 2

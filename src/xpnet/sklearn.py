@@ -192,32 +192,6 @@ class _NetworkEstimator(BaseEstimator):
         X = self._validate_X(X, reset=False)
         return np.asarray(self.network_.predict_proba(_columns(X))).T
 
-    # An xpnet Network holds its array namespace (a module), which pickle refuses:
-    # a fitted estimator pickles its network as the constructor's config and NumPy
-    # parameters, and rebuilds it on load.
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        net = state.get("network_")
-        if isinstance(net, Network):
-            state = dict(state)
-            state["network_"] = {
-                "config": net.get_config(),
-                "params": [(np.asarray(W), np.asarray(b)) for W, b in net.params],
-                "history": net.history,
-            }
-        return state
-
-    def __setstate__(self, state):
-        saved = state.get("network_")
-        if isinstance(saved, dict) and "config" in saved:
-            state = dict(state)
-            net = Network(**saved["config"])
-            net.params = saved["params"]
-            net.history = saved["history"]
-            state["network_"] = net
-        super().__setstate__(state)
-
 
 class _Classifier(ClassifierMixin, _NetworkEstimator):
     """Label handling and predictions for the classifiers."""
