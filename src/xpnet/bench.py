@@ -1,0 +1,1009 @@
+"""Side-by-side speed: xpnet next to PyTorch autograd, JAX jit, scikit-learn and the bare GEMMs.
+
+    xpnet bench                                           # numpy, float32, all four workloads
+    python -m xpnet.bench --backend torch --dtype float64 --repeat 5
+    xpnet bench --workloads cat-fit digits-epoch --iterations 200 --json out.json --markdown out.md
+
+The workloads, each a network, a batch and an amount of training:
+
+| name             | network                              | timed                                         |
+|------------------|--------------------------------------|-----------------------------------------------|
+| ``cat-fit``      | [12288, 20, 7, 5, 1] relu, sigmoid   | ``--iterations`` full-batch updates at m = 209 (default 2500), lr 0.0075, the course's cat images where found, else random data of their shape |
+| ``wide-step-4096`` | [3072, 1024, 1024, 10] relu, softmax | one update (forward + backward + gradient descent) at m = 4096 |
+| ``digits-epoch`` | [64, 64, 10] relu, softmax           | one epoch of mini-batches of 64 over scikit-learn's digits (1797 examples, standardized), lr 0.1 |
+| ``wide-step-512``  | [3072, 1024, 1024, 10] relu, softmax | one update at m = 512                         |
+
+Each runs, in this one process, one after the other:
+
+- **xpnet** on ``--backend``: ``Network.fit`` for the fits and the epoch; for a
+  step, ``network.forward``/``network.backward`` and ``optimizers.gradient_descent``
+  on arrays already on the device.
+- **torch**: the same network as a PyTorch user writes it: ``nn.Linear`` layers
+  started from xpnet's initial weights, ``BCEWithLogitsLoss`` or
+  ``CrossEntropyLoss``, ``torch.optim.SGD`` (plain, no momentum) at the same
+  learning rate, the loss read back where xpnet reads its cost.
+- **jax**: ``jax.jit`` of one ``value_and_grad`` step of plain gradient descent.
+- **sklearn**: ``MLPClassifier(solver="sgd", momentum=0)`` (plain SGD, no L2,
+  one epoch: ``max_iter=1``), for the mini-batch epoch only; always on the CPU
+  and with its own initial weights.
+- **GEMM**: the matrix products one xpnet update performs, alone, with the
+  backend's ``@`` on operands allocated beforehand in the layouts xpnet uses:
+  Z[l] = W[l]·A[l-1], dW[l] = dZ[l]·A[l-1]ᵀ, dA[l-1] = W[l]ᵀ·dZ[l] (l > 1),
+  times the number of updates of the workload.
+
+PyTorch and JAX run on the kind of device xpnet runs on (the CPU for NumPy, the
+GPU for CuPy). Each time is the median of ``--repeat`` timings with
+``time.perf_counter`` after a warm-up (a short fit for ``cat-fit``), and every
+timing ends by waiting for the device (:func:`xpnet._backend.synchronize`).
+A peer that is not installed, or has no device of the right kind, gives "n/a".
+
+Also reported: the ratios xpnet/peer and xpnet/GEMM; the GEMM share (bare GEMM
+time / xpnet time); xpnet's GFLOP/s counting the GEMMs only (2·m·n·k each); and
+the memory of one update: its peak (NumPy and array-api-strict: ``tracemalloc``'s
+peak during the update, above what was allocated before it, plus the bytes of its
+inputs; PyTorch on CUDA: ``torch.cuda.max_memory_allocated``), the model bytes
+(parameters + gradients + optimizer state + cached Z[l] and A[l] + the batch)
+and peak / model bytes.
+
+Libraries other than NumPy are imported inside the functions that use them, so
+``import xpnet`` never needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import importlib
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import _backend, initializers, network, optimizers
+from .errors import BackendError, ConfigError, XpnetError
+
+CAT_LAYERS = (12288, 20, 7, 5, 1)
+WIDE_LAYERS = (3072, 1024, 1024, 10)
+DIGITS_LAYERS = (64, 64, 10)
+
+#: The workloads of ``xpnet bench``, in the order they run.
+WORKLOAD_NAMES = ("cat-fit", "wide-step-4096", "digits-epoch", "wide-step-512")
+#: The implementations compared with xpnet.
+PEERS = ("torch", "jax", "sklearn")
+DEVICES = ("auto", "cpu", "gpu")
+
+#: Iterations of the warm-up fit that precedes the timed fits of a "fit" workload.
+WARMUP_ITERATIONS = 10
+#: A timing of the bare GEMMs repeats them until it lasts about this long (seconds).
+GEMM_MIN_SECONDS = 0.05
+#: Every record_every updates xpnet reads its cost back; the peers do likewise.
+RECORD_EVERY = 100
+
+
+# -- workloads and their GEMMs ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A network, its data and how much to train it.
+
+    ``kind`` is "fit" (``iterations`` full-batch updates on m examples),
+    "epoch" (one pass over m examples in mini-batches of ``batch_size``) or
+    "step" (one full-batch update on m examples). ``data`` is "cat" (the
+    course's images where found), "digits" (scikit-learn's, where installed)
+    or "random"; either of the first two falls back to random data of its shape.
+    """
+
+    name: str
+    layers: tuple[int, ...]
+    kind: str
+    m: int
+    output: str = "softmax"
+    learning_rate: float = 0.01
+    iterations: int = 1
+    batch_size: int | None = None
+    data: str = "random"
+    title: str = ""
+
+    def __post_init__(self):
+        if self.kind not in ("fit", "epoch", "step"):
+            raise ConfigError(f"workload kind must be fit, epoch or step, got {self.kind!r}")
+        if self.output not in ("sigmoid", "softmax"):
+            raise ConfigError(f"workload output must be sigmoid or softmax, got {self.output!r}")
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        """The batch size of each update the workload makes, in order."""
+        if self.kind == "fit":
+            return [self.m] * self.iterations
+        if self.kind == "epoch":
+            size = self.batch_size or self.m
+            return [min(size, self.m - start) for start in range(0, self.m, size)]
+        return [self.m]
+
+    @property
+    def updates(self) -> int:
+        return len(self.batch_sizes)
+
+    @property
+    def flops(self) -> int:
+        """GEMM FLOPs of the whole workload (2·m·n·k per product)."""
+        return sum(count * step_flops(self.layers, m)
+                   for m, count in Counter(self.batch_sizes).items())
+
+
+def workloads(iterations: int = 2500) -> dict[str, Workload]:
+    """The standard workloads by name (see the module docstring)."""
+    return {
+        "cat-fit": Workload(
+            "cat-fit", CAT_LAYERS, "fit", 209, output="sigmoid", learning_rate=0.0075,
+            iterations=iterations, data="cat",
+            title=f"four-layer cat fit, {iterations} iterations, m = 209"),
+        "wide-step-4096": Workload(
+            "wide-step-4096", WIDE_LAYERS, "step", 4096, title="wide network, one step, m = 4096"),
+        "digits-epoch": Workload(
+            "digits-epoch", DIGITS_LAYERS, "epoch", 1797, learning_rate=0.1, batch_size=64,
+            data="digits", title="small network, one epoch of batch 64 on digits"),
+        "wide-step-512": Workload(
+            "wide-step-512", WIDE_LAYERS, "step", 512, title="wide network, one step, m = 512"),
+    }
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """One matrix product of an update: (rows × inner)·(inner × cols).
+
+    ``kind`` says which operand is transposed, as xpnet computes it:
+    "forward" W·A, "dW" dZ·Aᵀ (the right operand a transposed view),
+    "dA" Wᵀ·dZ (the left operand a transposed view).
+    """
+
+    name: str
+    kind: str
+    rows: int
+    inner: int
+    cols: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.rows * self.inner * self.cols
+
+    @property
+    def shape(self) -> str:
+        return f"({self.rows}×{self.inner})·({self.inner}×{self.cols})"
+
+
+def step_gemms(layers: Sequence[int], m: int) -> list[Gemm]:
+    """The matrix products of one update of a network ``layers`` on m examples, in order.
+
+    Forward Z[l] = W[l]·A[l-1] for l = 1..L; backward dW[l] = dZ[l]·A[l-1]ᵀ for
+    l = L..1 and dA[l-1] = W[l]ᵀ·dZ[l] for l = L..2 (dA[0] is never formed).
+    """
+    L = len(layers) - 1
+    gemms = [Gemm(f"W[{l}]·A[{l - 1}]", "forward", layers[l], layers[l - 1], m)
+             for l in range(1, L + 1)]
+    for l in range(L, 0, -1):
+        gemms.append(Gemm(f"dZ[{l}]·A[{l - 1}]ᵀ", "dW", layers[l], m, layers[l - 1]))
+        if l > 1:
+            gemms.append(Gemm(f"W[{l}]ᵀ·dZ[{l}]", "dA", layers[l - 1], layers[l], m))
+    return gemms
+
+
+def step_flops(layers: Sequence[int], m: int) -> int:
+    """GEMM FLOPs of one update: 2·m·(2·Σ n[l]·n[l-1] + Σ_{l≥2} n[l]·n[l-1])."""
+    return sum(g.flops for g in step_gemms(layers, m))
+
+
+def parameter_count(layers: Sequence[int]) -> int:
+    """Σ n[l]·n[l-1] + n[l]: the entries of all W[l] and b[l]."""
+    return sum(n * n_prev + n for n_prev, n in zip(layers[:-1], layers[1:]))
+
+
+def model_bytes(layers: Sequence[int], m: int, itemsize: int, optimizer_slots: int = 0) -> int:
+    """What one update must hold: parameters, gradients, optimizer state (``optimizer_slots``
+    arrays per parameter), the cached Z[l] and A[l] of every layer, and the batch X and Y."""
+    n_params = parameter_count(layers)
+    cached = sum(2 * n * m for n in layers[1:])
+    batch = layers[0] * m + layers[-1] * m
+    return itemsize * ((2 + optimizer_slots) * n_params + cached + batch)
+
+
+# -- backends, devices and optional libraries ---------------------------------------
+
+
+class Unavailable(Exception):
+    """A peer that cannot run here; its cell reads n/a and the reason goes in the notes."""
+
+
+def _optional(name: str):
+    """Import ``name``, or raise :class:`Unavailable` saying why it cannot be."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise Unavailable(f"{name.split('.')[0]} is not installed") from None
+    except Exception as exc:  # a broken install (missing CUDA libraries, ...) is n/a too
+        raise Unavailable(f"{name} cannot be imported: {type(exc).__name__}: {exc}") from None
+
+
+def backend_unavailable(backend: str) -> str | None:
+    """Why ``backend`` cannot run here (not installed; CuPy without a CUDA device), or None."""
+    module = {"array_api_strict": "array_api_strict"}.get(backend, backend)
+    try:
+        mod = _optional(module)
+    except Unavailable as exc:
+        return str(exc)
+    if backend == "cupy":
+        try:
+            if mod.cuda.runtime.getDeviceCount() < 1:
+                return "cupy sees no CUDA device"
+        except Exception as exc:
+            return f"cupy sees no CUDA device ({type(exc).__name__})"
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where xpnet runs: the namespace, the device to create arrays on, and its kind."""
+
+    backend: str
+    xp: Any
+    device: Any  # passed to _backend.from_host; None for the default
+    kind: str  # "cpu" or "gpu": where the peers run
+    label: str
+
+
+def resolve_target(backend: str = "numpy", device: str = "auto") -> Target:
+    """The :class:`Target` of ``backend`` on ``device`` ("auto": its GPU where it has one)."""
+    if device not in DEVICES:
+        raise ConfigError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+    xp = _backend.namespace_by_name(backend)
+    if backend in ("numpy", "array_api_strict"):
+        if device == "gpu":
+            raise ConfigError(f"{backend} runs on the CPU only: use --backend cupy, torch or jax")
+        return Target(backend, xp, None, "cpu", "cpu")
+    if backend == "cupy":
+        why = backend_unavailable("cupy")
+        if why:
+            raise BackendError(f"backend 'cupy' cannot run here: {why}")
+        if device == "cpu":
+            raise ConfigError("cupy runs on the GPU only: use --device gpu or auto")
+        import cupy
+
+        dev = cupy.cuda.Device()
+        name = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        return Target(backend, xp, None, "gpu", f"cuda:{dev.id} ({name})")
+    if backend == "torch":
+        import torch
+
+        if device != "cpu" and torch.cuda.is_available():
+            index = torch.cuda.current_device()
+            return Target(backend, xp, torch.device("cuda", index), "gpu",
+                          f"cuda:{index} ({torch.cuda.get_device_name(index)})")
+        if device == "gpu":
+            raise BackendError("torch sees no CUDA device: use --device cpu")
+        return Target(backend, xp, torch.device("cpu"), "cpu", "cpu")
+    if backend == "jax":
+        gpus = _jax_devices("gpu")
+        if device != "cpu" and gpus:
+            return Target(backend, xp, gpus[0], "gpu", str(gpus[0]))
+        if device == "gpu":
+            raise BackendError("jax sees no GPU: use --device cpu")
+        return Target(backend, xp, _jax_devices("cpu")[0], "cpu", "cpu")
+    raise ConfigError(f"unknown backend {backend!r}")  # pragma: no cover
+
+
+def _jax_devices(kind: str) -> list:
+    import jax
+
+    try:
+        return jax.devices(kind)
+    except RuntimeError:
+        return []
+
+
+# -- data --------------------------------------------------------------------------
+
+
+@dataclass
+class HostData:
+    """A workload's data on the host: X (n_x, m) float64, class ids (m,), Y as xpnet takes it."""
+
+    X: np.ndarray
+    labels: np.ndarray
+    Y: np.ndarray
+    source: str
+
+
+def _cat_folder() -> Path | None:
+    candidates = [os.environ.get("XPNET_DATA"), Path.cwd().parent / "shared" / "data" / "catvnoncat",
+                  Path(__file__).resolve().parents[3] / "shared" / "data" / "catvnoncat"]
+    for folder in candidates:
+        if folder and all((Path(folder) / f).is_file()
+                          for f in ("train_catvnoncat.h5", "test_catvnoncat.h5")):
+            return Path(folder)
+    return None
+
+
+def host_data(w: Workload, seed: int = 0) -> HostData:
+    """The data of workload ``w``: real where asked for and found, else random of its shape."""
+    n_x, K = w.layers[0], w.layers[-1]
+    n_classes = 2 if w.output == "sigmoid" else K
+    X = labels = None
+    source = "random"
+    if w.data == "cat":
+        folder = _cat_folder()
+        if folder is None:
+            source = "random (the course's cat files were not found: set XPNET_DATA)"
+        else:
+            try:
+                from .data import load_catvnoncat
+
+                data = load_catvnoncat(folder)
+                X, labels, source = data.X_train, data.Y_train[0], f"the course's cat images ({folder})"
+            except XpnetError as exc:
+                source = f"random (cat files not readable: {exc})"
+    elif w.data == "digits":
+        try:
+            datasets = _optional("sklearn.datasets")
+            digits = datasets.load_digits()
+            from .data import Standardizer
+
+            X = Standardizer().fit_transform(digits.data.T)
+            labels, source = digits.target.astype(np.int64), "scikit-learn's digits, standardized"
+        except Unavailable as exc:
+            source = f"random ({exc})"
+    if X is not None and (X.shape != (n_x, w.m) or labels.max() >= n_classes):
+        raise ConfigError(f"{w.name}: its {w.data} data has X {X.shape}, the workload wants "
+                          f"({n_x}, {w.m}) and {n_classes} classes")
+    if X is None:
+        rng = np.random.RandomState(seed)
+        X = rng.rand(n_x, w.m) if w.data == "cat" else rng.randn(n_x, w.m)
+        labels = rng.randint(0, n_classes, size=w.m).astype(np.int64)
+    if w.output == "sigmoid":
+        Y = labels.reshape(1, -1).astype(np.float64)
+    else:
+        Y = np.zeros((K, w.m))
+        Y[labels, np.arange(w.m)] = 1.0
+    return HostData(X, labels, Y, source)
+
+
+def initial_params(w: Workload, dtype: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """xpnet's initial weights for ``w`` (xavier, seed 1) on the host; every peer starts from them."""
+    return initializers.initialize(w.layers, "xavier", seed=1, dtype=dtype)
+
+
+# -- timing ------------------------------------------------------------------------
+
+
+@dataclass
+class Runner:
+    """How to time one implementation of a workload.
+
+    ``run()`` does the workload ``per_run`` times and waits for the device;
+    ``setup()`` (untimed) comes before each run; ``warmup()`` once before all.
+    """
+
+    run: Callable[[], Any]
+    setup: Callable[[], Any] = lambda: None
+    warmup: Callable[[], Any] | None = None
+    per_run: int = 1
+
+
+def measure(runner: Runner, repeat: int) -> list[float]:
+    """Seconds per workload of ``repeat`` timed runs after one warm-up."""
+    runner.setup()
+    (runner.warmup or runner.run)()
+    times = []
+    for _ in range(repeat):
+        runner.setup()
+        start = time.perf_counter()
+        runner.run()
+        times.append((time.perf_counter() - start) / runner.per_run)
+    return times
+
+
+def _to_target(a: np.ndarray, target: Target, dtype: str):
+    return _backend.from_host(np.ascontiguousarray(a, dtype=dtype), target.xp, target.device)
+
+
+# -- xpnet ---------------------------------------------------------------------------
+
+
+def xpnet_step(params, X, Y, arch, opt, opt_state, *, xp):
+    """One update with xpnet's core: forward, backward, optimizer; returns (params, state)."""
+    _, caches = network.forward(params, X, arch, xp=xp)
+    grads = network.backward(params, caches, Y, arch, xp=xp)
+    return opt.update(params, grads, opt_state, xp=xp)
+
+
+def _network(w: Workload, dtype: str):
+    from .models import Network
+
+    return Network(list(w.layers), hidden="relu", output=w.output, init="xavier", seed=1,
+                   dtype=dtype)
+
+
+def xpnet_runner(w: Workload, data: HostData, target: Target, dtype: str) -> Runner:
+    """xpnet on ``target``: Network.fit for "fit" and "epoch", the core for "step"."""
+    xp = target.xp
+    X, Y = _to_target(data.X, target, dtype), _to_target(data.Y, target, dtype)
+    init = initial_params(w, dtype)
+    net = _network(w, dtype)
+    if w.kind == "step":
+        arch = net.architecture
+        params = tuple((_to_target(W, target, dtype), _to_target(b, target, dtype)) for W, b in init)
+        opt = optimizers.gradient_descent(w.learning_rate)
+        state = opt.init(params, xp=xp)
+
+        def run():
+            new_params, _ = xpnet_step(params, X, Y, arch, opt, state, xp=xp)
+            _backend.synchronize(new_params)
+
+        return Runner(run)
+
+    def setup():  # fresh copies: the timed fit starts from the initial weights every time
+        net.params = [(_to_target(W, target, dtype), _to_target(b, target, dtype)) for W, b in init]
+
+    def fit(iterations=w.iterations):
+        if w.kind == "fit":
+            net.fit(X, Y, iterations=iterations, learning_rate=w.learning_rate,
+                    record_every=RECORD_EVERY)
+        else:
+            net.fit(X, Y, epochs=1, batch_size=w.batch_size, learning_rate=w.learning_rate,
+                    shuffle_seed=0)
+        _backend.synchronize(net.params)
+
+    warmup = (lambda: fit(min(w.iterations, WARMUP_ITERATIONS))) if w.kind == "fit" else None
+    return Runner(fit, setup=setup, warmup=warmup)
+
+
+# -- the bare GEMMs --------------------------------------------------------------------
+
+
+def gemm_operands(gemms: Sequence[Gemm], target: Target, dtype: str, seed: int = 0) -> list:
+    """(left, right) operands for each product, in the layouts xpnet uses (transposed views)."""
+    rng = np.random.RandomState(seed)
+    put = lambda *shape: _to_target(rng.randn(*shape), target, dtype)  # noqa: E731
+    pairs = []
+    for g in gemms:
+        if g.kind == "forward":  # W (rows, inner) · A (inner, cols)
+            pairs.append((put(g.rows, g.inner), put(g.inner, g.cols)))
+        elif g.kind == "dW":  # dZ (rows, inner) · A_prev (cols, inner)ᵀ
+            pairs.append((put(g.rows, g.inner), put(g.cols, g.inner).T))
+        else:  # W (inner, rows)ᵀ · dZ (inner, cols)
+            pairs.append((put(g.inner, g.rows).T, put(g.inner, g.cols)))
+    return pairs
+
+
+def gemm_runner(gemms: Sequence[Gemm], target: Target, dtype: str, number: int = 1) -> Runner:
+    """All ``gemms`` in order, ``number`` times, then a wait for the device."""
+    pairs = gemm_operands(gemms, target, dtype)
+
+    def run():
+        out = None
+        for _ in range(number):
+            for left, right in pairs:
+                out = left @ right
+        _backend.synchronize(out)
+
+    return Runner(run, per_run=number)
+
+
+def time_step_gemms(layers: Sequence[int], m: int, target: Target, dtype: str,
+                    repeat: int) -> float:
+    """Median seconds of the GEMMs of one update on m examples, repeated to last GEMM_MIN_SECONDS."""
+    gemms = step_gemms(layers, m)
+    once = min(measure(gemm_runner(gemms, target, dtype), 1))
+    number = max(1, min(1000, math.ceil(GEMM_MIN_SECONDS / max(once, 1e-9))))
+    return statistics.median(measure(gemm_runner(gemms, target, dtype, number), repeat))
+
+
+def time_workload_gemms(w: Workload, target: Target, dtype: str, repeat: int) -> float:
+    """The bare GEMM time of the whole workload: each batch size's step GEMMs × its count."""
+    return sum(count * time_step_gemms(w.layers, m, target, dtype, repeat)
+               for m, count in Counter(w.batch_sizes).items())
+
+
+# -- PyTorch ---------------------------------------------------------------------------
+
+
+def torch_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
+    """The same network in PyTorch: nn.Linear + ReLU, xpnet's initial weights, plain SGD."""
+    torch = _optional("torch")
+    if kind == "gpu" and not torch.cuda.is_available():
+        raise Unavailable("torch sees no CUDA device")
+    dev = torch.device("cuda" if kind == "gpu" else "cpu")
+    tdtype = getattr(torch, dtype)
+    init = initial_params(w, dtype)
+    X = torch.from_numpy(np.ascontiguousarray(data.X.T, dtype=dtype)).to(dev)  # (m, n_x)
+    if w.output == "sigmoid":
+        Y = torch.from_numpy(data.Y.T.astype(dtype)).to(dev)  # (m, 1)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+    else:
+        Y = torch.from_numpy(data.labels).to(dev)  # class ids (m,)
+        loss_fn = torch.nn.CrossEntropyLoss()
+    held: dict = {}
+
+    def setup():
+        layers = []
+        for l, (W, b) in enumerate(init, start=1):
+            linear = torch.nn.Linear(W.shape[1], W.shape[0], dtype=tdtype, device=dev)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W))
+                linear.bias.copy_(torch.from_numpy(b.ravel()))
+            layers.append(linear)
+            if l < len(init):
+                layers.append(torch.nn.ReLU())
+        held["model"] = model = torch.nn.Sequential(*layers)
+        held["opt"] = torch.optim.SGD(model.parameters(), lr=w.learning_rate)
+
+    def step(X_batch, Y_batch):
+        model, opt = held["model"], held["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(X_batch), Y_batch)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    def fit(iterations=w.iterations):
+        for i in range(iterations):
+            loss = step(X, Y)
+            if i % RECORD_EVERY == 0 or i == iterations - 1:
+                loss.item()  # as xpnet reads its cost back
+        sync()
+
+    def epoch():
+        order = torch.from_numpy(np.random.default_rng(0).permutation(w.m)).to(dev)
+        total = 0.0
+        for start in range(0, w.m, w.batch_size):
+            batch = order[start:start + w.batch_size]
+            total = total + step(X[batch], Y[batch]).detach() * batch.shape[0]
+        (total / w.m).item()
+        sync()
+
+    def one_step():
+        step(X, Y)
+        sync()
+
+    if w.kind == "fit":
+        return Runner(fit, setup=setup, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS)))
+    return Runner(epoch if w.kind == "epoch" else one_step, setup=setup)
+
+
+# -- JAX -------------------------------------------------------------------------------
+
+
+def jax_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
+    """jax.jit of one value_and_grad step of plain gradient descent, same weights, course layout."""
+    _optional("jax")
+    _backend.namespace_by_name("jax")  # float64 needs jax_enable_x64
+    import jax
+    import jax.numpy as jnp
+
+    devices = _jax_devices(kind)
+    if not devices:
+        raise Unavailable(f"jax sees no {kind.upper()}")
+    dev = devices[0]
+    put = lambda a: jax.device_put(np.asarray(a, dtype=dtype), dev)  # noqa: E731
+    init = [(put(W), put(b)) for W, b in initial_params(w, dtype)]
+    X, Y = put(data.X), put(data.Y)
+    lr, sigmoid = w.learning_rate, w.output == "sigmoid"
+
+    def cost(params, X, Y):
+        A = X
+        for W, b in params[:-1]:
+            A = jax.nn.relu(W @ A + b)
+        W, b = params[-1]
+        Z = W @ A + b
+        if sigmoid:  # binary cross-entropy from the logits
+            return jnp.mean(jnp.sum(jax.nn.softplus(Z) - Y * Z, axis=0))
+        return -jnp.mean(jnp.sum(Y * jax.nn.log_softmax(Z, axis=0), axis=0))
+
+    @jax.jit
+    def step(params, X, Y):
+        J, grads = jax.value_and_grad(cost)(params, X, Y)
+        return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), J
+
+    def fit(iterations=w.iterations):
+        params = init
+        for i in range(iterations):
+            params, J = step(params, X, Y)
+            if i % RECORD_EVERY == 0 or i == iterations - 1:
+                float(J)
+        jax.block_until_ready(params)
+
+    def epoch():
+        params, total = init, 0.0
+        order = np.random.default_rng(0).permutation(w.m)
+        for start in range(0, w.m, w.batch_size):
+            batch = jax.device_put(order[start:start + w.batch_size], dev)
+            params, J = step(params, jnp.take(X, batch, axis=1), jnp.take(Y, batch, axis=1))
+            total = total + J * batch.shape[0]
+        float(total / w.m)
+        jax.block_until_ready(params)
+
+    def one_step():
+        jax.block_until_ready(step(init, X, Y))
+
+    if w.kind == "fit":
+        return Runner(fit, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS)))
+    return Runner(epoch if w.kind == "epoch" else one_step)
+
+
+# -- scikit-learn --------------------------------------------------------------------
+
+
+SKLEARN_SOLVER = 'MLPClassifier(solver="sgd", momentum=0): plain SGD, no L2, max_iter=1 (one epoch)'
+
+
+def sklearn_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
+    """scikit-learn's MLPClassifier, one epoch of plain SGD (the mini-batch workload only)."""
+    if w.kind != "epoch":
+        raise Unavailable("scikit-learn is compared on the mini-batch epoch only")
+    neural_network = _optional("sklearn.neural_network")
+    exceptions = _optional("sklearn.exceptions")
+    X = np.ascontiguousarray(data.X.T, dtype=dtype)  # (m, n_x), as scikit-learn takes it
+    y = data.labels
+
+    def run():
+        clf = neural_network.MLPClassifier(
+            hidden_layer_sizes=tuple(w.layers[1:-1]), activation="relu", solver="sgd",
+            learning_rate="constant", learning_rate_init=w.learning_rate, momentum=0.0,
+            nesterovs_momentum=False, alpha=0.0, batch_size=w.batch_size, max_iter=1,
+            shuffle=True, random_state=0, tol=0.0, early_stopping=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", exceptions.ConvergenceWarning)
+            clf.fit(X, y)
+
+    return Runner(run)
+
+
+PEER_RUNNERS = {"torch": torch_runner, "jax": jax_runner, "sklearn": sklearn_runner}
+
+
+# -- memory of one update ----------------------------------------------------------
+
+
+def step_memory(w: Workload, target: Target, dtype: str, data: HostData | None = None) -> dict:
+    """Peak bytes of one xpnet update of ``w`` at its largest batch, and the model bytes.
+
+    NumPy and array-api-strict: tracemalloc's peak during the update above what
+    was traced before it, plus the bytes of its inputs (parameters, X, Y);
+    PyTorch on CUDA likewise from ``torch.cuda.max_memory_allocated``. Elsewhere
+    the peak is None (n/a) and ``method`` says why.
+    """
+    m = max(w.batch_sizes)
+    itemsize = np.dtype(dtype).itemsize
+    inputs = itemsize * (parameter_count(w.layers) + (w.layers[0] + w.layers[-1]) * m)
+    result = {"batch": m, "model_bytes": model_bytes(w.layers, m, itemsize),
+              "peak_bytes": None, "step_allocated_peak_bytes": None, "peak_over_model": None}
+    torch_cuda = target.backend == "torch" and target.kind == "gpu"
+    if target.backend not in ("numpy", "array_api_strict") and not torch_cuda:
+        result["method"] = f"n/a: no allocation tracing for {target.backend} on {target.kind}"
+        return result
+    if data is None or data.X.shape[1] < m:
+        data = host_data(dataclasses.replace(w, data="random"))
+    X = _to_target(data.X[:, :m], target, dtype)
+    Y = _to_target(data.Y[:, :m], target, dtype)
+    params = tuple((_to_target(W, target, dtype), _to_target(b, target, dtype))
+                   for W, b in initial_params(w, dtype))
+    arch = _network(w, dtype).architecture
+    opt = optimizers.gradient_descent(w.learning_rate)
+    state = opt.init(params, xp=target.xp)
+    xpnet_step(params, X, Y, arch, opt, state, xp=target.xp)  # warm: lazy imports, caches
+    if torch_cuda:
+        import torch
+
+        torch.cuda.synchronize(target.device)
+        torch.cuda.reset_peak_memory_stats(target.device)
+        base = torch.cuda.memory_allocated(target.device)
+        out = xpnet_step(params, X, Y, arch, opt, state, xp=target.xp)
+        _backend.synchronize(out[0])
+        peak = torch.cuda.max_memory_allocated(target.device) - base
+        result["method"] = "torch.cuda.max_memory_allocated during one update, + its inputs"
+    else:
+        tracing = tracemalloc.is_tracing()
+        if not tracing:
+            tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            out = xpnet_step(params, X, Y, arch, opt, state, xp=target.xp)
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            if not tracing:
+                tracemalloc.stop()
+        result["method"] = "tracemalloc peak during one update, + its inputs"
+    del out
+    result["step_allocated_peak_bytes"] = peak
+    result["peak_bytes"] = peak + inputs
+    result["peak_over_model"] = result["peak_bytes"] / result["model_bytes"]
+    return result
+
+
+# -- the comparison --------------------------------------------------------------------
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def compare(w: Workload, target: Target, dtype: str, *, repeat: int = 3,
+            peers: Sequence[str] = PEERS, memory: bool = True) -> dict:
+    """Time xpnet, the peers and the bare GEMMs on workload ``w``; one row of the report."""
+    data = host_data(w)
+    times: dict[str, float | None] = {}
+    notes: dict[str, str] = {"data": data.source}
+    times["xpnet"] = statistics.median(measure(xpnet_runner(w, data, target, dtype), repeat))
+    for peer in PEERS:
+        if peer not in peers:
+            times[peer], notes[peer] = None, "not asked for"
+            continue
+        try:
+            times[peer] = statistics.median(
+                measure(PEER_RUNNERS[peer](w, data, target.kind, dtype), repeat))
+        except Unavailable as exc:
+            times[peer], notes[peer] = None, str(exc)
+    times["gemm"] = time_workload_gemms(w, target, dtype, repeat)
+    row = {
+        "workload": w.name,
+        "title": w.title,
+        "layers": list(w.layers),
+        "kind": w.kind,
+        "m": w.m,
+        "batch_size": w.batch_size,
+        "updates": w.updates,
+        "output": w.output,
+        "learning_rate": w.learning_rate,
+        "gemms_per_update": [dataclasses.asdict(g) | {"shape": g.shape}
+                             for g in step_gemms(w.layers, max(w.batch_sizes))],
+        "flops_per_update": step_flops(w.layers, max(w.batch_sizes)),
+        "flops": w.flops,
+        "seconds": times,
+        "ratios": {
+            "xpnet/torch": _ratio(times["xpnet"], times["torch"]),
+            "xpnet/jax": _ratio(times["xpnet"], times["jax"]),
+            "xpnet/sklearn": _ratio(times["xpnet"], times["sklearn"]),
+            "xpnet/gemm": _ratio(times["xpnet"], times["gemm"]),
+        },
+        "gemm_fraction": _ratio(times["gemm"], times["xpnet"]),
+        "gflops_per_s": w.flops / times["xpnet"] / 1e9,
+        "notes": notes,
+    }
+    row["memory"] = step_memory(w, target, dtype, data) if memory else None
+    return row
+
+
+def environment(target: Target, dtype: str, repeat: int) -> dict:
+    """Versions, threads and devices: the header of a report."""
+    import xpnet
+
+    info: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "xpnet": xpnet.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "backend": target.backend,
+        "device": target.label,
+        "peer_device": target.kind,
+        "dtype": dtype,
+        "repeat": repeat,
+        "numpy": np.__version__,
+        "numpy_blas": _numpy_blas(),
+    }
+    for name, module in (("torch", "torch"), ("jax", "jax"), ("sklearn", "sklearn")):
+        try:
+            info[name] = _optional(module).__version__
+        except Unavailable:
+            info[name] = None
+    if info["torch"] is not None:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+    info["thread_env"] = {k: v for k, v in os.environ.items()
+                          if k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                   "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "XLA_FLAGS")}
+    return info
+
+
+def _numpy_blas() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "n/a (threadpoolctl not installed)"
+    found = [d for d in threadpool_info() if d.get("user_api") == "blas"]
+    mine = [d for d in found if "numpy" in str(d.get("filepath", ""))] or found
+    return "; ".join(f"{d.get('internal_api')} {d.get('version')}, {d.get('num_threads')} threads"
+                     for d in mine) or "n/a (no BLAS found by threadpoolctl)"
+
+
+def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device: str = "auto",
+        dtype: str = "float32", iterations: int = 2500, repeat: int = 3,
+        peers: Sequence[str] = PEERS, memory: bool = True,
+        extra: Sequence[Workload] = (), progress: Callable[[str], None] | None = None) -> dict:
+    """The whole comparison: {"environment": {...}, "workloads": [row, ...]}.
+
+    ``names`` picks standard workloads (:data:`WORKLOAD_NAMES`); ``extra`` adds
+    custom :class:`Workload` objects after them.
+    """
+    _positive(repeat, "repeat")
+    _positive(iterations, "iterations")
+    _backend.dtype_by_name(np, dtype)
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        raise ConfigError(f"unknown peers {unknown}: choose from {', '.join(PEERS)}")
+    standard = workloads(iterations)
+    chosen = []
+    for name in names:
+        if name not in standard:
+            raise ConfigError(f"unknown workload {name!r}: choose from {', '.join(WORKLOAD_NAMES)}")
+        chosen.append(standard[name])
+    chosen += list(extra)
+    target = resolve_target(backend, device)
+    report = {"environment": environment(target, dtype, repeat), "workloads": []}
+    for w in chosen:
+        if progress:
+            progress(f"{w.name}: {w.title or w.kind} ...")
+        report["workloads"].append(compare(w, target, dtype, repeat=repeat, peers=peers,
+                                           memory=memory))
+    return report
+
+
+def _positive(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be an integer ≥ 1, got {value!r}")
+
+
+# -- tables ------------------------------------------------------------------------------
+
+
+def _seconds(x):
+    if x is None:
+        return "n/a"
+    return f"{x:.3f}" if x >= 0.1 else f"{x * 1e3:.2f} ms"
+
+
+def _times(x):
+    return "n/a" if x is None else f"{x:.2f}×"
+
+
+def _mib(x):
+    return "n/a" if x is None else f"{x / 2**20:.1f}"
+
+
+def header_lines(env: dict) -> list[str]:
+    torch = "n/a" if env.get("torch") is None else (
+        f"{env['torch']} ({env.get('torch_threads')} threads)")
+    lines = [
+        f"backend {env['backend']} on {env['device']}, {env['dtype']}; torch and jax on the "
+        f"{env['peer_device'].upper()}; median of {env['repeat']} after a warm-up",
+        f"python {env['python']}, {env['cpus']} CPUs, {env['platform']}",
+        f"numpy {env['numpy']} (BLAS: {env['numpy_blas']}); torch {torch}; "
+        f"jax {env.get('jax') or 'n/a'}; scikit-learn {env.get('sklearn') or 'n/a'}",
+        f"scikit-learn: {SKLEARN_SOLVER}, on the CPU",
+    ]
+    if env.get("thread_env"):
+        lines.append("environment: " + ", ".join(f"{k}={v}" for k, v in env["thread_env"].items()))
+    return lines
+
+
+def tables(report: dict) -> str:
+    """The report as Markdown: a header, the times and ratios, the memory, the notes."""
+    rows = report["workloads"]
+    out = [f"- {line}" for line in header_lines(report["environment"])]
+    out += ["", "Times in seconds for the whole workload (a fit, an epoch, one step).", "",
+            "| workload | xpnet | torch | jax | sklearn | GEMM | xpnet/torch | xpnet/jax "
+            "| xpnet/sklearn | xpnet/GEMM | GEMM share | xpnet GFLOP/s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        s, q = r["seconds"], r["ratios"]
+        share = "n/a" if r["gemm_fraction"] is None else f"{100 * r['gemm_fraction']:.0f} %"
+        out.append(
+            f"| {r['workload']} | {_seconds(s['xpnet'])} | {_seconds(s['torch'])} "
+            f"| {_seconds(s['jax'])} | {_seconds(s['sklearn'])} | {_seconds(s['gemm'])} "
+            f"| {_times(q['xpnet/torch'])} | {_times(q['xpnet/jax'])} | {_times(q['xpnet/sklearn'])} "
+            f"| {_times(q['xpnet/gemm'])} | {share} | {r['gflops_per_s']:.1f} |")
+    out += ["", "One update: GEMM work and memory (MiB).", "",
+            "| workload | network | batch | updates | GFLOP / update | step peak | model bytes "
+            "| peak / model |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        mem = r["memory"] or {}
+        ratio = mem.get("peak_over_model")
+        out.append(
+            f"| {r['workload']} | {r['layers']} {r['output']} | {mem.get('batch', max_batch(r))} "
+            f"| {r['updates']} | {r['flops_per_update'] / 1e9:.3f} | {_mib(mem.get('peak_bytes'))} "
+            f"| {_mib(mem.get('model_bytes'))} | {'n/a' if ratio is None else f'{ratio:.2f}'} |")
+    notes: dict[tuple[str, str], list[str]] = {}  # (what, text) -> workloads
+    for r in rows:
+        items = list(r["notes"].items())
+        if r["memory"] and r["memory"].get("method"):
+            items.append(("memory", r["memory"]["method"]))
+        for key, text in items:
+            notes.setdefault((key, text), []).append(r["workload"])
+    if notes:
+        out += ["", "Notes:", ""]
+        for (key, text), names in notes.items():
+            where = "all workloads" if len(names) == len(rows) > 1 else ", ".join(names)
+            out.append(f"- {key} ({where}): {text}")
+    return "\n".join(out)
+
+
+def max_batch(row: dict) -> int:
+    return row["batch_size"] or row["m"]
+
+
+# -- command line ----------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``xpnet bench`` and ``python -m xpnet.bench``."""
+    parser.add_argument("--backend", default="numpy", choices=_backend.BACKENDS,
+                        help="array library xpnet runs on (default: numpy)")
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="auto (the backend's GPU where it has one), cpu or gpu; "
+                             "torch and jax run on the same kind of device")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    parser.add_argument("--workloads", nargs="+", choices=WORKLOAD_NAMES, default=list(WORKLOAD_NAMES),
+                        metavar="NAME", help=f"which to run (default: all): {', '.join(WORKLOAD_NAMES)}")
+    parser.add_argument("--iterations", type=int, default=2500,
+                        help="full-batch updates of cat-fit (default: 2500)")
+    parser.add_argument("--repeat", type=int, default=3, metavar="N",
+                        help="timings per implementation; the median is reported (default: 3)")
+    parser.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="NAME",
+                        help=f"implementations to compare with (default: all): {', '.join(PEERS)}")
+    parser.add_argument("--no-memory", dest="memory", action="store_false",
+                        help="skip the memory measurement of one update")
+    parser.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
+    return parser
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the comparison for parsed options, print the tables, write the files; exit status."""
+    report = run(args.workloads, backend=args.backend, device=args.device, dtype=args.dtype,
+                 iterations=args.iterations, repeat=args.repeat, peers=args.peers,
+                 memory=args.memory, progress=lambda text: print(text, file=sys.stderr, flush=True))
+    text = tables(report)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    if args.markdown:
+        Path(args.markdown).write_text(f"# xpnet bench\n\n{text}\n")
+        print(f"wrote {args.markdown}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = add_arguments(argparse.ArgumentParser(
+        prog="python -m xpnet.bench", description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter))
+    args = parser.parse_args(argv)
+    try:
+        return run_from_args(args)
+    except XpnetError as exc:
+        print(f"xpnet bench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
