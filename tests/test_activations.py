@@ -32,6 +32,18 @@ def test_activation_and_derivative_match_their_formulas(name, xp):
     np.testing.assert_allclose(to_numpy(dA_dZ), g_prime(Z_VALUES), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("name", activations.NAMES)
+def test_backward_is_dA_times_g_prime(name, xp):
+    act = activations.get(name, slope=0.05)
+    Z = asarray(Z_VALUES, xp)
+    A = act.g(Z, xp=xp)
+    dA = asarray(np.arange(10.0).reshape(2, 5) - 4.5, xp)
+    dZ = act.backward(dA, Z, A, xp=xp)
+    assert_in_namespace(dZ, xp)
+    assert dZ.dtype == Z.dtype
+    np.testing.assert_allclose(to_numpy(dZ), to_numpy(dA * act.g_prime(Z, A, xp=xp)), rtol=1e-15, atol=0)
+
+
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
 def test_smooth_derivatives_equal_central_differences(name, xp):
     act = activations.get(name)
@@ -56,6 +68,7 @@ def test_activations_keep_float32(xp):
         A = act.g(Z, xp=xp)
         assert A.dtype == xp.float32, name
         assert act.g_prime(Z, A, xp=xp).dtype == xp.float32, name
+        assert act.backward(Z, Z, A, xp=xp).dtype == xp.float32, name
 
 
 def test_leaky_relu_slope_is_settable(xp):

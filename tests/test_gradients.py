@@ -136,6 +136,6 @@ def test_gradient_check_tool_catches_a_wrong_derivative():
     from xpnet.gradcheck import gradient_check
 
     net, X, Y = make_problem("tanh", "sigmoid")
-    wrong = replace(net.hidden[0], g_prime=lambda Z, A, *, xp: 1.0 - A)  # should be 1 − A²
+    wrong = replace(net.hidden[0], backward=lambda dA, Z, A, *, xp: dA * (1.0 - A))  # not 1 − A²
     net.hidden = (wrong,) * len(net.hidden)
     assert gradient_check(net, X, Y) > 1e-3

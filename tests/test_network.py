@@ -183,3 +183,13 @@ def test_a_network_can_be_deep_copied_and_pickled_for_joblib(flower):
     net.fit(*flower, iterations=50, learning_rate=1.2)
     for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
         np.testing.assert_array_equal(clone.predict_proba(flower[0]), net.predict_proba(flower[0]))
+
+
+def test_fit_leaves_arrays_the_caller_holds_untouched(xp, flower):
+    X, Y = (asarray(a, xp) for a in flower)
+    net = xpnet.Network([2, 4, 1], hidden="tanh", init="normal", seed=1)
+    net.fit(X, Y, iterations=5, learning_rate=1.2)
+    before = [(to_numpy(W).copy(), W) for W, _ in net.params]
+    net.fit(X, Y, iterations=5, learning_rate=1.2, optimizer="adam")
+    for saved, held in before:
+        np.testing.assert_array_equal(to_numpy(held), saved)

@@ -133,3 +133,41 @@ def test_unknown_optimizer_names_the_choices():
 def test_nonsense_learning_rates_are_refused(bad):
     with pytest.raises(ConfigError, match="learning_rate"):
         optimizers.adam(bad)
+
+
+@pytest.mark.parametrize("name", optimizers.NAMES)
+def test_inplace_route_equals_the_pure_route_bit_for_bit(name, xp):
+    if not xpnet._backend.supports_inplace(xp):
+        pytest.skip(f"{xp.__name__} arrays are immutable: only the pure route runs there")
+    rng = np.random.RandomState(1)
+    shapes = [((3, 4), (3, 1)), ((2, 3), (2, 1))]
+    start = [(rng.randn(*w), rng.randn(*b)) for w, b in shapes]
+    steps = [[(rng.randn(*w), rng.randn(*b)) for w, b in shapes] for _ in range(3)]
+    on = lambda pairs: tuple((asarray(W, xp), asarray(b, xp)) for W, b in pairs)  # noqa: E731
+    opt = optimizers.get(name, optimizers.step_decay(0.05, factor=0.5, every=2))
+    results = []
+    for update in (opt.update, opt.update_inplace):
+        params = on(start)
+        state = opt.init(params, xp=xp)
+        for grads in steps:
+            params, state = update(params, on(grads), state, xp=xp)
+        results.append((params, state))
+    (pure, pure_state), (inplace, inplace_state) = results
+    for (W, b), (W_in, b_in) in zip(pure, inplace):
+        np.testing.assert_array_equal(to_numpy(W), to_numpy(W_in))
+        np.testing.assert_array_equal(to_numpy(b), to_numpy(b_in))
+    assert pure_state["count"] == inplace_state["count"] == 3
+    for slot, pairs in pure_state["slots"].items():
+        for (vW, vb), (vW_in, vb_in) in zip(pairs, inplace_state["slots"][slot]):
+            np.testing.assert_array_equal(to_numpy(vW), to_numpy(vW_in))
+            np.testing.assert_array_equal(to_numpy(vb), to_numpy(vb_in))
+
+
+def test_inplace_route_writes_into_the_parameters_it_is_given():
+    xp = xpnet._backend.namespace_by_name("numpy")
+    W, b = W0.copy(), b0.copy()
+    opt = optimizers.gradient_descent(0.1)
+    (W_new, b_new), = opt.update_inplace(((W, b),), ((G1[0].copy(), G1[1].copy()),),
+                                         opt.init(((W, b),), xp=xp), xp=xp)[0]
+    assert W_new is W and b_new is b
+    np.testing.assert_allclose(W, W0 - 0.1 * G1[0])

@@ -92,6 +92,17 @@ def dtype_by_name(xp: ModuleType, name: str) -> Any:
     return getattr(xp, name)
 
 
+def supports_inplace(xp: ModuleType) -> bool:
+    """Whether arrays of ``xp`` can be updated in place (``x -= y``): every backend but JAX,
+    whose arrays are immutable."""
+    return not array_api_compat.is_jax_namespace(xp)
+
+
+def copy(x: Any, xp: ModuleType) -> Any:
+    """A copy of ``x`` that shares no memory with it."""
+    return xp.asarray(x, copy=True)
+
+
 def to_host(x: Any) -> np.ndarray:
     """A NumPy copy (or view, where free) of array ``x`` from any backend or device."""
     if isinstance(x, np.ndarray):

@@ -249,7 +249,12 @@ class Network:
                             xp=xp, device=device, dtype=self.dtype)
         X, Y, validation = self._validation(X, Y, validation_data, validation_split, xp, device,
                                             random)
+        inplace = _backend.supports_inplace(xp)
         params = self._params_in(xp, device)
+        if inplace:
+            # The in-place route overwrites the parameters it trains: give it its own,
+            # so arrays the caller holds (net.params from before) keep their values.
+            params = tuple((_backend.copy(W, xp), _backend.copy(b, xp)) for W, b in params)
         if resume is None:
             state = TrainState(params, opt.init(params, xp=xp))
         else:
@@ -270,7 +275,7 @@ class Network:
                 state, X, Y, arch=self.architecture, optimizer=opt, plan=plan, xp=xp,
                 random=random, validation=validation,
                 on_record=lambda history: [callback(history) for callback in callbacks],
-                on_checkpoint=save_checkpoint,
+                on_checkpoint=save_checkpoint, inplace=inplace,
             )
             if save_checkpoint is not None:
                 save_checkpoint(state)

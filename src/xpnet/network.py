@@ -15,6 +15,10 @@ dW[l] gains λ/m·W[l]. With inverted dropout a hidden layer's output is
 A[l]·D[l], where D[l] is a mask of 0 and 1/keep_prob drawn per step; the same
 D[l] multiplies dA[l] on the way back.
 
+In the code the 1/m is applied once, to dZ[L]: every later dZ, dW and db is
+linear in it, so they come out already divided, and no dW (the size of W) or
+db needs a division of its own.
+
 Parameters are a sequence of (W, b) pairs, one per layer; gradients come back
 as a list of (dW, db) pairs in the same order. Nothing here imports an array
 library: every function takes the namespace ``xp`` as a keyword.
@@ -81,31 +85,33 @@ def forward(params: Params, X, arch: Architecture, *, xp, masks=None) -> tuple[A
     return A, caches
 
 
-def backward(params: Params, caches: Sequence[Cache], Y, arch: Architecture, *, xp) -> list:
+def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp) -> list:
     """[(dW[1], db[1]), ..., (dW[L], db[L])]: the gradients of the cost J.
 
     ``Y`` is (n[L], m), in the encoding of the output unit (0/1 for sigmoid,
-    one-hot for softmax, values for linear).
+    one-hot for softmax, values for linear). ``caches`` is emptied as the pass
+    goes down the layers, so each layer's activations can be freed as soon as
+    they have been used.
     """
     L = len(params)
     m = Y.shape[1]
     grads: list = [None] * L
-    dZ = dZ_output(caches[-1].A, Y)
+    dZ = dZ_output(caches[-1].A, Y) / m  # (A[L] − Y)/m: the 1/m of every dW and db
     for l in range(L, 0, -1):
-        cache = caches[l - 1]
+        cache = caches.pop()
         W = params[l - 1][0]
-        dW = (dZ @ cache.A_prev.T) / m
+        dW = dZ @ cache.A_prev.T
         if arch.l2:
             dW = dW + (arch.l2 / m) * W
-        db = xp.sum(dZ, axis=1, keepdims=True) / m
+        db = xp.sum(dZ, axis=1, keepdims=True)
         grads[l - 1] = (dW, db)
         if l > 1:
             # dA[0] would be W[1]ᵀ·dZ[1], the largest product of all, and nothing reads it.
-            below = caches[l - 2]
+            below = caches[-1]
             dA = W.T @ dZ
             if below.D is not None:
                 dA = dA * below.D
-            dZ = dA * arch.hidden[l - 2].g_prime(below.Z, below.A, xp=xp)
+            dZ = arch.hidden[l - 2].backward(dA, below.Z, below.A, xp=xp)  # dA * g'(Z[l-1])
     return grads
 
 

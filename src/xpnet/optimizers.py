@@ -34,12 +34,15 @@ LearningRate = Union[float, Schedule]
 class Optimizer(NamedTuple):
     """A pair of pure functions: ``init(params, *, xp) -> state`` and
     ``update(params, grads, state, *, xp) -> (params, state)``. ``name`` and
-    ``hyperparameters`` describe it (for saving and printing)."""
+    ``hyperparameters`` describe it (for saving and printing).
+    ``update_inplace``, where given, computes the same update but writes it
+    into ``params``, the state's slots and ``grads`` (see below)."""
 
     init: Callable[..., dict]
     update: Callable[..., tuple[Any, dict]]
     name: str = "custom"
     hyperparameters: dict = {}
+    update_inplace: Callable[..., tuple[Any, dict]] | None = None
 
 
 # -- learning rates -------------------------------------------------------------
@@ -76,107 +79,124 @@ def exponential_decay(initial: float, *, rate: float = 0.96, every: int = 1000) 
 
 
 # -- the optimizers -------------------------------------------------------------
+#
+# Each optimizer is a rule for one array θ (a W or a b) with its gradient dθ,
+# the learning rate α of this step, the step number t (counted from 1) and the
+# optimizer's slots for θ (momentum's v, ...). The rule comes twice, side by
+# side: the pure one returns new arrays; the in-place one updates θ and its
+# slots where they lie, allocating no parameter-sized arrays. Both do the same
+# floating-point operations in the same order, so their results are equal bit
+# for bit (the tests check it); the training loop takes the in-place rule only
+# where the backend allows it (``_backend.supports_inplace``) and the arrays
+# are its own.
 
 
-def _zeros_like_params(params, *, xp) -> list:
-    return [(xp.zeros_like(W), xp.zeros_like(b)) for W, b in params]
+def _optimizer(name: str, hyperparameters: dict, slot_names: tuple[str, ...],
+               rule: Callable, rule_inplace: Callable, learning_rate: LearningRate) -> Optimizer:
+    """An Optimizer that applies ``rule`` (or ``rule_inplace``) to every W and b."""
+    alpha = _as_schedule(learning_rate)
+
+    def init(params, *, xp):
+        slots = {slot: [(xp.zeros_like(W), xp.zeros_like(b)) for W, b in params]
+                 for slot in slot_names}
+        return {"count": 0, "slots": slots}
+
+    def make_update(apply):
+        def update(params, grads, state, *, xp):
+            a, t = alpha(state["count"]), state["count"] + 1
+            new_params = []
+            new_slots = {slot: [] for slot in slot_names}
+            for l, ((W, b), (dW, db)) in enumerate(zip(params, grads)):
+                pair = []
+                for k, (theta, d) in enumerate(((W, dW), (b, db))):
+                    theta, *slots = apply(theta, d, *(state["slots"][s][l][k] for s in slot_names),
+                                          a=a, t=t, xp=xp)
+                    pair.append((theta, slots))
+                (W, W_slots), (b, b_slots) = pair
+                new_params.append((W, b))
+                for slot, for_W, for_b in zip(slot_names, W_slots, b_slots):
+                    new_slots[slot].append((for_W, for_b))
+            return tuple(new_params), {"count": t, "slots": new_slots}
+
+        return update
+
+    return Optimizer(init, make_update(rule), name, {"learning_rate": learning_rate, **hyperparameters},
+                     make_update(rule_inplace))
 
 
 def gradient_descent(learning_rate: LearningRate) -> Optimizer:
     """Plain gradient descent: θ := θ − α·dθ. Its state holds only the count."""
-    alpha = _as_schedule(learning_rate)
 
-    def init(params, *, xp):
-        return {"count": 0, "slots": {}}
+    def rule(theta, d, *, a, t, xp):
+        return (theta - a * d,)
 
-    def update(params, grads, state, *, xp):
-        a = alpha(state["count"])
-        new_params = tuple(
-            (W - a * dW, b - a * db) for (W, b), (dW, db) in zip(params, grads)
-        )
-        return new_params, {"count": state["count"] + 1, "slots": {}}
+    def rule_inplace(theta, d, *, a, t, xp):
+        d *= a  # d is this step's fresh gradient: scaling it in place costs no memory
+        theta -= d
+        return (theta,)
 
-    return Optimizer(init, update, "sgd", {"learning_rate": learning_rate})
+    return _optimizer("sgd", {}, (), rule, rule_inplace, learning_rate)
 
 
 def momentum(learning_rate: LearningRate, *, beta: float = 0.9) -> Optimizer:
     """Gradient descent with momentum (the course's form): v = β·v + (1 − β)·dθ, θ −= α·v."""
-    alpha = _as_schedule(learning_rate)
     _check_beta(beta, "beta")
 
-    def init(params, *, xp):
-        return {"count": 0, "slots": {"v": _zeros_like_params(params, xp=xp)}}
+    def rule(theta, d, v, *, a, t, xp):
+        v = beta * v + (1.0 - beta) * d
+        return theta - a * v, v
 
-    def update(params, grads, state, *, xp):
-        a = alpha(state["count"])
-        new_params, new_v = [], []
-        for (W, b), (dW, db), (vW, vb) in zip(params, grads, state["slots"]["v"]):
-            vW = beta * vW + (1.0 - beta) * dW
-            vb = beta * vb + (1.0 - beta) * db
-            new_params.append((W - a * vW, b - a * vb))
-            new_v.append((vW, vb))
-        return tuple(new_params), {"count": state["count"] + 1, "slots": {"v": new_v}}
+    def rule_inplace(theta, d, v, *, a, t, xp):
+        v *= beta
+        d *= 1.0 - beta
+        v += d
+        theta -= a * v
+        return theta, v
 
-    return Optimizer(init, update, "momentum", {"learning_rate": learning_rate, "beta": beta})
+    return _optimizer("momentum", {"beta": beta}, ("v",), rule, rule_inplace, learning_rate)
 
 
 def rmsprop(learning_rate: LearningRate, *, beta: float = 0.9, epsilon: float = 1e-8) -> Optimizer:
     """RMSprop: s = β·s + (1 − β)·dθ², θ −= α·dθ / (√s + ε)."""
-    alpha = _as_schedule(learning_rate)
     _check_beta(beta, "beta")
 
-    def init(params, *, xp):
-        return {"count": 0, "slots": {"s": _zeros_like_params(params, xp=xp)}}
+    def rule(theta, d, s, *, a, t, xp):
+        s = beta * s + (1.0 - beta) * (d * d)
+        return theta - a * d / (xp.sqrt(s) + epsilon), s
 
-    def update(params, grads, state, *, xp):
-        a = alpha(state["count"])
-        new_params, new_s = [], []
-        for (W, b), (dW, db), (sW, sb) in zip(params, grads, state["slots"]["s"]):
-            sW = beta * sW + (1.0 - beta) * (dW * dW)
-            sb = beta * sb + (1.0 - beta) * (db * db)
-            new_params.append((W - a * dW / (xp.sqrt(sW) + epsilon),
-                               b - a * db / (xp.sqrt(sb) + epsilon)))
-            new_s.append((sW, sb))
-        return tuple(new_params), {"count": state["count"] + 1, "slots": {"s": new_s}}
+    def rule_inplace(theta, d, s, *, a, t, xp):
+        s *= beta
+        s += (1.0 - beta) * (d * d)
+        theta -= a * d / (xp.sqrt(s) + epsilon)
+        return theta, s
 
-    return Optimizer(init, update, "rmsprop",
-                     {"learning_rate": learning_rate, "beta": beta, "epsilon": epsilon})
+    return _optimizer("rmsprop", {"beta": beta, "epsilon": epsilon}, ("s",), rule, rule_inplace,
+                      learning_rate)
 
 
 def adam(learning_rate: LearningRate, *, beta1: float = 0.9, beta2: float = 0.999,
          epsilon: float = 1e-8) -> Optimizer:
     """Adam with bias correction (the course's form), t counted from 1."""
-    alpha = _as_schedule(learning_rate)
     _check_beta(beta1, "beta1")
     _check_beta(beta2, "beta2")
 
-    def init(params, *, xp):
-        zeros = _zeros_like_params(params, xp=xp)
-        return {"count": 0, "slots": {"v": zeros, "s": _zeros_like_params(params, xp=xp)}}
+    def rule(theta, d, v, s, *, a, t, xp):
+        v = beta1 * v + (1.0 - beta1) * d
+        s = beta2 * s + (1.0 - beta2) * (d * d)
+        v_hat, s_hat = v / (1.0 - beta1**t), s / (1.0 - beta2**t)
+        return theta - a * v_hat / (xp.sqrt(s_hat) + epsilon), v, s
 
-    def update(params, grads, state, *, xp):
-        a = alpha(state["count"])
-        t = state["count"] + 1
-        v_correction = 1.0 - beta1**t
-        s_correction = 1.0 - beta2**t
-        new_params, new_v, new_s = [], [], []
-        for (W, b), (dW, db), (vW, vb), (sW, sb) in zip(
-            params, grads, state["slots"]["v"], state["slots"]["s"]
-        ):
-            vW = beta1 * vW + (1.0 - beta1) * dW
-            vb = beta1 * vb + (1.0 - beta1) * db
-            sW = beta2 * sW + (1.0 - beta2) * (dW * dW)
-            sb = beta2 * sb + (1.0 - beta2) * (db * db)
-            new_params.append((
-                W - a * (vW / v_correction) / (xp.sqrt(sW / s_correction) + epsilon),
-                b - a * (vb / v_correction) / (xp.sqrt(sb / s_correction) + epsilon),
-            ))
-            new_v.append((vW, vb))
-            new_s.append((sW, sb))
-        return tuple(new_params), {"count": t, "slots": {"v": new_v, "s": new_s}}
+    def rule_inplace(theta, d, v, s, *, a, t, xp):
+        v *= beta1
+        v += (1.0 - beta1) * d
+        s *= beta2
+        s += (1.0 - beta2) * (d * d)
+        v_hat, s_hat = v / (1.0 - beta1**t), s / (1.0 - beta2**t)
+        theta -= a * v_hat / (xp.sqrt(s_hat) + epsilon)
+        return theta, v, s
 
-    return Optimizer(init, update, "adam", {"learning_rate": learning_rate, "beta1": beta1,
-                                            "beta2": beta2, "epsilon": epsilon})
+    return _optimizer("adam", {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}, ("v", "s"),
+                      rule, rule_inplace, learning_rate)
 
 
 def _check_beta(beta: float, name: str) -> None:

@@ -106,6 +106,7 @@ def train(
     validation: tuple[Any, Any] | None = None,
     on_record: Callable[[History], None] | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
+    inplace: bool = False,
 ) -> TrainState:
     """Train from ``state`` until ``plan`` is complete; returns the final state.
 
@@ -114,8 +115,14 @@ def train(
     gives shuffles and dropout masks. ``on_record(history)`` is called after
     each record, ``on_checkpoint(state)`` every ``plan.checkpoint_every``
     updates (iteration mode) or epochs (epoch mode).
+
+    With ``inplace`` the optimizer's in-place route updates the parameters and
+    its slots where they lie (same numbers, less memory traffic); the caller
+    must own ``state.params`` then, since they will be overwritten.
     """
-    loop = _Loop(arch, optimizer, plan, xp, random, validation, on_record, on_checkpoint)
+    update = optimizer.update_inplace if inplace and optimizer.update_inplace else optimizer.update
+    loop = _Loop(arch, update, plan, xp, random, validation, on_record, on_checkpoint,
+                 copy_best=update is not optimizer.update)
     if plan.epochs is None:
         return loop.by_iterations(state, X, Y)
     return loop.by_epochs(state, X, Y)
@@ -124,13 +131,14 @@ def train(
 @dataclass
 class _Loop:
     arch: Architecture
-    optimizer: Optimizer
+    update: Callable
     plan: Plan
     xp: Any
     random: Any
     validation: tuple | None
     on_record: Callable | None
     on_checkpoint: Callable | None
+    copy_best: bool  # the best parameters must be copied: the in-place route overwrites them
 
     def step(self, state: TrainState, X, Y, *, measure: bool):
         """One update on (X, Y). With ``measure``, also J and the correct count of
@@ -146,9 +154,7 @@ class _Loop:
             if arch.output.classifier:
                 hits = losses.correct_count(arch.output.name, A_L, Y, xp=xp)
         grads = network.backward(state.params, caches, Y, arch, xp=xp)
-        state.params, state.opt_state = self.optimizer.update(
-            state.params, grads, state.opt_state, xp=xp
-        )
+        state.params, state.opt_state = self.update(state.params, grads, state.opt_state, xp=xp)
         state.step += 1
         return J, hits
 
@@ -158,9 +164,10 @@ class _Loop:
         while state.step < plan.iterations:
             i = state.step
             recording = i % plan.record_every == 0 or i == plan.iterations - 1
-            params_before = state.params
+            # A record describes the parameters before this update, as the course's does.
+            validation = self.validate(state) if recording else {}
             J, hits = self.step(state, X, Y, measure=recording)
-            if recording and self.record(state, params_before, i, J, hits, n_predictions):
+            if recording and self.record(state, i, J, hits, n_predictions, validation):
                 break
             if plan.checkpoint_every and state.step % plan.checkpoint_every == 0:
                 self.on_checkpoint(state)
@@ -187,49 +194,55 @@ class _Loop:
                     hits_sum = hits_sum + hits
             state.epoch += 1
             hits = hits_sum if self.arch.output.classifier else None
-            if self.record(state, state.params, state.step, cost_sum / m, hits, n_predictions,
-                           epoch=state.epoch):
+            if self.record(state, state.step, cost_sum / m, hits, n_predictions,
+                           self.validate(state), epoch=state.epoch):
                 break
             if plan.checkpoint_every and state.epoch % plan.checkpoint_every == 0:
                 self.on_checkpoint(state)
         return self.finish(state)
 
-    def record(self, state: TrainState, params, iteration, J, hits, n_predictions,
+    def record(self, state: TrainState, iteration, J, hits, n_predictions, validation,
                epoch=None) -> bool:
         """Read the measures back to the host and record them; True to stop early."""
         metrics = {}
         if hits is not None:
             metrics["accuracy"] = int(hits) / n_predictions
-        if self.validation is not None:
-            metrics.update(self.validate(params))
+        metrics.update(validation)
         state.history.add(iteration, float(J), epoch, **metrics)
         if self.on_record is not None:
             self.on_record(state.history)
-        return self.plan.patience is not None and self.track_best(state, params)
+        return self.plan.patience is not None and state.records_since_best >= self.plan.patience
 
-    def validate(self, params) -> dict[str, float]:
-        xp, arch = self.xp, self.arch
+    def validate(self, state: TrainState) -> dict[str, float]:
+        """val_cost and val_accuracy of the current parameters (none without validation
+        data); under early stopping, keep them if they are the best so far."""
+        if self.validation is None:
+            return {}
+        xp, arch, params = self.xp, self.arch, state.params
         X_val, Y_val = self.validation
         A_L, caches = network.forward(params, X_val, arch, xp=xp)
         metrics = {"val_cost": float(network.cost_from_caches(params, caches, Y_val, arch, xp=xp))}
         if arch.output.classifier:
             hits = losses.correct_count(arch.output.name, A_L, Y_val, xp=xp)
             metrics["val_accuracy"] = int(hits) / losses.prediction_count(arch.output.name, Y_val)
+        if self.plan.patience is not None:
+            self.track_best(state, metrics["val_cost"])
         return metrics
 
-    def track_best(self, state: TrainState, params) -> bool:
-        """Keep the parameters of the lowest val_cost; True once ``patience`` records pass without one."""
-        val_cost = state.history.metrics["val_cost"][-1]
+    def track_best(self, state: TrainState, val_cost: float) -> None:
         if val_cost < state.best_val_cost:
-            state.best_val_cost, state.best_params = val_cost, params
-            state.history.best = len(state.history) - 1
+            state.best_val_cost = val_cost
+            state.best_params = (
+                tuple((self.xp.asarray(W, copy=True), self.xp.asarray(b, copy=True))
+                      for W, b in state.params)
+                if self.copy_best else state.params
+            )
+            state.history.best = len(state.history)  # the index of the record being made
             state.records_since_best = 0
-            return False
-        state.records_since_best += 1
-        if state.records_since_best >= self.plan.patience:
-            state.history.stopped_early = True
-            return True
-        return False
+        else:
+            state.records_since_best += 1
+            if state.records_since_best >= self.plan.patience:
+                state.history.stopped_early = True
 
     def finish(self, state: TrainState) -> TrainState:
         if self.plan.patience is not None and state.best_params is not None:
