@@ -98,11 +98,6 @@ def supports_inplace(xp: ModuleType) -> bool:
     return not array_api_compat.is_jax_namespace(xp)
 
 
-def copy(x: Any, xp: ModuleType) -> Any:
-    """A copy of ``x`` that shares no memory with it."""
-    return xp.asarray(x, copy=True)
-
-
 def to_host(x: Any) -> np.ndarray:
     """A NumPy copy (or view, where free) of array ``x`` from any backend or device."""
     if isinstance(x, np.ndarray):

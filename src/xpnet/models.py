@@ -254,7 +254,7 @@ class Network:
         if inplace:
             # The in-place route overwrites the parameters it trains: give it its own,
             # so arrays the caller holds (net.params from before) keep their values.
-            params = tuple((_backend.copy(W, xp), _backend.copy(b, xp)) for W, b in params)
+            params = tuple((xp.asarray(W, copy=True), xp.asarray(b, copy=True)) for W, b in params)
         if resume is None:
             state = TrainState(params, opt.init(params, xp=xp))
         else:
