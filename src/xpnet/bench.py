@@ -29,7 +29,9 @@ Each runs, in this one process, one after the other:
 - **GEMM**: the matrix products one xpnet update performs, alone, with the
   backend's ``@`` on operands allocated beforehand in the layouts xpnet uses:
   Z[l] = W[l]·A[l-1], dW[l] = dZ[l]·A[l-1]ᵀ, dA[l-1] = W[l]ᵀ·dZ[l] (l > 1),
-  times the number of updates of the workload.
+  times the number of updates of the workload. (JAX has no views: its
+  transposed operands are made beforehand, so its bare GEMMs leave out the
+  transposes xpnet's step performs.)
 
 PyTorch and JAX run on the kind of device xpnet runs on (the CPU for NumPy, the
 GPU for CuPy). Each time is the median of ``--repeat`` timings with
