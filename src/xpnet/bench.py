@@ -425,10 +425,15 @@ def _to_target(a: np.ndarray, target: Target, dtype: str):
 
 
 def xpnet_step(params, X, Y, arch, opt, opt_state, *, xp):
-    """One update with xpnet's core: forward, backward, optimizer; returns (params, state)."""
+    """One update with xpnet's core: forward, backward, optimizer; returns (params, state).
+
+    Takes the optimizer's route that ``fit`` takes: in place where the backend
+    allows it (``params`` are the benchmark's own), pure elsewhere.
+    """
     _, caches = network.forward(params, X, arch, xp=xp)
     grads = network.backward(params, caches, Y, arch, xp=xp)
-    return opt.update(params, grads, opt_state, xp=xp)
+    update = opt.update_inplace if _backend.supports_inplace(xp) else opt.update
+    return update(params, grads, opt_state, xp=xp)
 
 
 def _network(w: Workload, dtype: str):
