@@ -193,3 +193,42 @@ def test_validation_split_holds_out_a_random_subset_not_the_last_class():
     hist = net.fit(X, Y, epochs=100, batch_size=32, optimizer="adam", learning_rate=0.02,
                    validation_split=0.2)
     assert hist["val_accuracy"][-1] > 0.9
+
+
+def diverging_run(net, **kwargs):
+    X, Y = planar_flower(400, seed=1)
+    return net.fit(X * 1e3, Y, learning_rate=50.0, **kwargs)
+
+
+@pytest.mark.parametrize("mode", [dict(iterations=500, record_every=10),
+                                  dict(epochs=50, batch_size=100)], ids=["iterations", "epochs"])
+def test_divergence_stops_with_a_clear_error_and_keeps_finite_parameters(mode, capsys):
+    net = xpnet.Network([2, 16, 1], hidden="relu", init="he", seed=1)
+    with pytest.raises(xpnet.DivergenceError, match=r"diverged.*smaller learning rate.*50\.0") as info:
+        diverging_run(net, **mode)
+    assert info.value.iteration < 500
+    assert all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in net.params)
+    assert all(np.isfinite(net.history.costs))
+
+
+def test_divergence_keeps_the_parameters_of_the_last_finite_record():
+    """Those parameters, evaluated again, give the last recorded cost."""
+    X, Y = planar_flower(400, seed=1)
+    net = xpnet.Network([2, 16, 1], hidden="relu", init="he", seed=1, dtype="float64")
+    with pytest.raises(xpnet.DivergenceError):
+        net.fit(X * 1e3, Y, iterations=500, record_every=1, learning_rate=50.0)
+    assert net.cost(X * 1e3, Y) == pytest.approx(net.history.costs[-1], rel=1e-12)
+
+
+def test_divergence_is_one_line_on_the_command_line():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "xpnet.cli", "train", "--hidden", "relu",
+                          "--layers", "16", "--init", "he", "--learning-rate", "1e4",
+                          "--iterations", "300", "--print-every", "10", "--no-progress"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    error_lines = [line for line in run.stderr.splitlines() if line.startswith("xpnet: error:")]
+    assert error_lines == run.stderr.splitlines()  # nothing but the one line
+    assert len(error_lines) == 1 and "diverged" in error_lines[0]

@@ -133,3 +133,83 @@ def test_unknown_backend_name_is_refused():
 def test_every_error_is_an_xpnet_error_and_a_value_error():
     for cls in (ShapeError, DataError, ConfigError):
         assert issubclass(cls, xpnet.XpnetError) and issubclass(cls, ValueError)
+
+
+@pytest.mark.parametrize("X", [
+    np.array([[1, None]] * 3, dtype=object),
+    np.zeros((3, 10), dtype=complex),
+], ids=["object", "complex"])
+def test_object_and_complex_X_are_refused(X):
+    with pytest.raises(DataError, match="real numbers"):
+        net().predict(X)
+
+
+def test_integer_images_are_accepted_and_converted():
+    X = np.random.RandomState(0).randint(0, 256, size=(3, 10)).astype(np.uint8)
+    network = net()
+    network.fit(X, Y_GOOD, iterations=2)
+    assert network.params[0][0].dtype == np.float32
+    assert network.predict_proba(X).dtype == np.float32
+
+
+def test_empty_X_is_refused():
+    with pytest.raises(ShapeError, match="no examples"):
+        net().fit(np.zeros((3, 0)), np.zeros((1, 0)), iterations=1)
+
+
+def test_nan_in_Y_is_refused():
+    with pytest.raises(DataError, match="Y contains NaN"):
+        xpnet.Network([3, 4, 1], output="linear").fit(X_GOOD, np.full((1, 10), np.nan), iterations=1)
+
+
+def test_validation_data_with_another_n_x_is_refused():
+    with pytest.raises(ShapeError, match="expects n_x = 3"):
+        net().fit(X_GOOD, Y_GOOD, iterations=1, validation_data=(np.zeros((4, 5)), np.zeros((1, 5))))
+
+
+def test_validation_data_from_another_library_is_refused():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(xpnet.BackendError, match="same library"):
+        net().fit(X_GOOD, Y_GOOD, iterations=1,
+                  validation_data=(torch.asarray(X_GOOD), torch.asarray(Y_GOOD)))
+
+
+def test_loaded_model_refuses_X_of_another_n_x(tmp_path):
+    pytest.importorskip("safetensors")
+    network = net()
+    network.save(tmp_path / "m.safetensors")
+    with pytest.raises(ShapeError, match="expects n_x = 3"):
+        xpnet.load(tmp_path / "m.safetensors").predict(np.zeros((5, 2)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(seed=-1), "seed"),
+    (dict(seed=1.5), "seed"),
+    (dict(init_scale=0.0), "init_scale"),
+    (dict(init_scale=float("inf")), "init_scale"),
+    (dict(l2=-0.1), "l2"),
+    (dict(l2=float("nan")), "l2"),
+    (dict(keep_prob=0.0), "keep_prob"),
+    (dict(leaky_slope=1.5, hidden="leaky_relu"), "slope"),
+    (dict(hidden=5), "hidden must be"),
+])
+def test_nonsense_model_settings_are_refused(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        xpnet.Network([3, 4, 1], **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(iterations=-1), "iterations"),
+    (dict(iterations=2.5), "iterations"),
+    (dict(record_every=0), "record_every"),
+    (dict(epochs=1, batch_size=0), "batch_size"),
+    (dict(epochs=1, batch_size=-5), "batch_size"),
+    (dict(epochs=1, early_stopping=0, validation_split=0.2), "early_stopping"),
+    (dict(optimizer="lbfgs"), "unknown optimizer"),
+    (dict(shuffle_seed=-3), "shuffle_seed"),
+    (dict(validation_split=0.0), "validation_split"),
+    (dict(validation_data=(X_GOOD,)), "pair"),
+])
+def test_nonsense_fit_settings_are_refused(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        net().fit(X_GOOD, Y_GOOD, **kwargs)

@@ -345,7 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parse(argv)
         if args.command == "train":
-            train(args)
+            # Overflow on the way to a NaN is reported once, as a divergence, not as
+            # NumPy's warnings from every operation it passes through.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                train(args)
         elif args.command == "evaluate":
             evaluate(args)
         elif args.command == "predict":

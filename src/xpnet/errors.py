@@ -32,3 +32,13 @@ class NotFittedError(XpnetError, ValueError):
 
 class DataFileError(XpnetError, OSError):
     """A data or model file is missing, unreadable, or not what it should be."""
+
+
+class DivergenceError(XpnetError, FloatingPointError):
+    """Training produced a non-finite cost. ``iteration`` says where; the model kept
+    the parameters of the last record whose cost was finite."""
+
+    def __init__(self, message: str, *, iteration: int, state=None):
+        super().__init__(message)
+        self.iteration = iteration
+        self.state = state

@@ -16,7 +16,7 @@ from . import _backend, _validation, activations, initializers, losses, network,
 from . import checkpoint as checkpoints
 from ._progress import Progress
 from ._random import HostRandom
-from .errors import BackendError, ConfigError, NotFittedError
+from .errors import BackendError, ConfigError, DivergenceError, NotFittedError
 from .training import History, Plan, TrainState, train
 
 
@@ -67,7 +67,14 @@ class Network:
     ):
         self.layer_dims = _check_layer_dims(layer_dims)
         n_hidden = len(self.layer_dims) - 2
-        names = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
+        if isinstance(hidden, (str, activations.Activation)):
+            names = [hidden] * n_hidden
+        elif isinstance(hidden, (list, tuple)):
+            names = list(hidden)
+        else:
+            raise ConfigError(
+                f"hidden must be an activation name or a list of names, got {hidden!r}"
+            )
         if len(names) != n_hidden:
             raise ConfigError(
                 f"hidden names {len(names)} activations for {n_hidden} hidden layers: "
@@ -81,8 +88,13 @@ class Network:
                 f"unknown init {init!r}: choose one of {', '.join(initializers.NAMES)}"
             )
         _backend.dtype_by_name(_backend.namespace_by_name("numpy"), dtype)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or not 0 <= seed < 2**32):
+            raise ConfigError(f"seed must be None or an integer in [0, 2**32), got {seed!r}")
         self.init, self.seed, self.dtype = init, seed, dtype
         self.init_scale = float(init_scale)
+        if not (self.init_scale > 0.0 and math.isfinite(self.init_scale)):
+            raise ConfigError(f"init_scale must be a finite number > 0, got {init_scale!r}")
         self.l2 = float(l2)
         if not (self.l2 >= 0.0 and math.isfinite(self.l2)):
             raise ConfigError(f"l2 must be a finite number ≥ 0, got {l2!r}")
@@ -245,6 +257,9 @@ class Network:
                      checkpoint, checkpoint_every)
         opt = optimizers.get(optimizer, learning_rate)
         X, Y, xp, device = self._inputs(X, Y)
+        if shuffle_seed is not None and (isinstance(shuffle_seed, bool)
+                                         or not isinstance(shuffle_seed, int) or shuffle_seed < 0):
+            raise ConfigError(f"shuffle_seed must be None or an integer ≥ 0, got {shuffle_seed!r}")
         random = HostRandom(self.seed if shuffle_seed is None else shuffle_seed,
                             xp=xp, device=device, dtype=self.dtype)
         X, Y, validation = self._validation(X, Y, validation_data, validation_split, xp, device,
@@ -279,6 +294,12 @@ class Network:
             )
             if save_checkpoint is not None:
                 save_checkpoint(state)
+        except DivergenceError as exc:
+            # Keep what was finite, so the caller can inspect it or go on more gently.
+            self._params, self._xp, self._device = exc.state.params, xp, device
+            self.history = exc.state.history
+            raise DivergenceError(f"{exc} (learning_rate was {learning_rate!r})",
+                                  iteration=exc.iteration) from None
         finally:
             progress.close()
         self._params, self._xp, self._device = state.params, xp, device

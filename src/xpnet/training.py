@@ -17,10 +17,12 @@ the caller provides (see ``xpnet._random.HostRandom``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import losses, network
+from .errors import DivergenceError
 from .network import Architecture
 from .optimizers import Optimizer
 
@@ -91,6 +93,7 @@ class TrainState:
     best_params: tuple | None = None
     best_val_cost: float = float("inf")
     records_since_best: int = 0
+    last_finite_params: tuple | None = None  # those of the last record with a finite cost
 
 
 def train(
@@ -116,6 +119,10 @@ def train(
     each record, ``on_checkpoint(state)`` every ``plan.checkpoint_every``
     updates (iteration mode) or epochs (epoch mode).
 
+    A non-finite cost is noticed where it is recorded (never by a read-back
+    per step): the loop raises :class:`~xpnet.errors.DivergenceError`, whose
+    ``state`` holds the parameters of the last record whose cost was finite.
+
     With ``inplace`` the optimizer's in-place route updates the parameters and
     its slots where they lie (same numbers, less memory traffic); the caller
     must own ``state.params`` then, since they will be overwritten.
@@ -123,6 +130,7 @@ def train(
     update = optimizer.update_inplace if inplace and optimizer.update_inplace else optimizer.update
     loop = _Loop(arch, update, plan, xp, random, validation, on_record, on_checkpoint,
                  copy_best=update is not optimizer.update)
+    state.last_finite_params = loop.snapshot(state.params)
     if plan.epochs is None:
         return loop.by_iterations(state, X, Y)
     return loop.by_epochs(state, X, Y)
@@ -166,8 +174,9 @@ class _Loop:
             recording = i % plan.record_every == 0 or i == plan.iterations - 1
             # A record describes the parameters before this update, as the course's does.
             validation = self.validate(state) if recording else {}
+            before = self.snapshot(state.params) if recording else None
             J, hits = self.step(state, X, Y, measure=recording)
-            if recording and self.record(state, i, J, hits, n_predictions, validation):
+            if recording and self.record(state, i, J, hits, n_predictions, validation, before):
                 break
             if plan.checkpoint_every and state.step % plan.checkpoint_every == 0:
                 self.on_checkpoint(state)
@@ -195,20 +204,40 @@ class _Loop:
             state.epoch += 1
             hits = hits_sum if self.arch.output.classifier else None
             if self.record(state, state.step, cost_sum / m, hits, n_predictions,
-                           self.validate(state), epoch=state.epoch):
+                           self.validate(state), self.snapshot(state.params), epoch=state.epoch):
                 break
             if plan.checkpoint_every and state.epoch % plan.checkpoint_every == 0:
                 self.on_checkpoint(state)
         return self.finish(state)
 
+    def snapshot(self, params) -> tuple:
+        """``params`` as they are now: a copy where the in-place route will overwrite them."""
+        if not self.copy_best:
+            return params
+        return tuple((self.xp.asarray(W, copy=True), self.xp.asarray(b, copy=True)) for W, b in params)
+
     def record(self, state: TrainState, iteration, J, hits, n_predictions, validation,
-               epoch=None) -> bool:
-        """Read the measures back to the host and record them; True to stop early."""
+               params, epoch=None) -> bool:
+        """Read the measures back to the host and record them; True to stop early.
+
+        ``params`` are those the record describes; kept while their cost is finite.
+        """
+        J = float(J)
+        if not math.isfinite(J):
+            state.params = state.last_finite_params
+            where = f"epoch {epoch}" if epoch is not None else f"iteration {iteration}"
+            raise DivergenceError(
+                f"training diverged: the cost became {J} at {where}. Try a smaller "
+                "learning rate (or standardize X); the model keeps the parameters of the "
+                "last record whose cost was finite",
+                iteration=iteration, state=state,
+            )
+        state.last_finite_params = params
         metrics = {}
         if hits is not None:
             metrics["accuracy"] = int(hits) / n_predictions
         metrics.update(validation)
-        state.history.add(iteration, float(J), epoch, **metrics)
+        state.history.add(iteration, J, epoch, **metrics)
         if self.on_record is not None:
             self.on_record(state.history)
         return self.plan.patience is not None and state.records_since_best >= self.plan.patience
@@ -232,11 +261,7 @@ class _Loop:
     def track_best(self, state: TrainState, val_cost: float) -> None:
         if val_cost < state.best_val_cost:
             state.best_val_cost = val_cost
-            state.best_params = (
-                tuple((self.xp.asarray(W, copy=True), self.xp.asarray(b, copy=True))
-                      for W, b in state.params)
-                if self.copy_best else state.params
-            )
+            state.best_params = self.snapshot(state.params)
             state.history.best = len(state.history)  # the index of the record being made
             state.records_since_best = 0
         else:
