@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import stat
 import tempfile
@@ -43,6 +44,16 @@ SUPPORTED_FORMAT_VERSIONS = ("1",)
 
 _CLASSES = {"Network": Network, "LogisticRegression": LogisticRegression}
 _DTYPES = ("float32", "float64")
+
+#: The longest safetensors header xpnet reads, in bytes (safetensors' own limit). The
+#: first 8 bytes of a file give the header's length: a corrupt one must not be trusted.
+MAX_HEADER_BYTES = 100_000_000
+
+#: safetensors dtypes NumPy can hold, and their sizes in bytes.
+_ITEMSIZES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "U16": 2, "I16": 2, "F16": 2, "U32": 4, "I32": 4, "F32": 4,
+    "U64": 8, "I64": 8, "F64": 8, "C64": 8,
+}
 
 
 def _safetensors():
@@ -115,22 +126,118 @@ def read_tensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[s
     none. Reads data only, never runs code. Any failure (missing file, not a
     safetensors file, truncated, garbage header) raises :class:`DataFileError`
     naming the file and what is wrong.
+
+    The header is checked before safetensors reads the file: its length (at
+    most :data:`MAX_HEADER_BYTES`, and within the file), its JSON (an object,
+    no name twice), and each tensor's dtype, shape and data offsets (inside the
+    file, the size the dtype and shape need, no two tensors overlapping).
     """
     st = _safetensors()
     path = os.fspath(path)
     if os.path.isdir(path):
         raise DataFileError(f"{path} is a folder, not a safetensors file")
     try:
+        _check_header(path)
         with st.safe_open(path, framework="numpy") as f:
             metadata = f.metadata() or {}
             tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except DataFileError:
+        raise
     except FileNotFoundError as exc:
         raise DataFileError(f"{path}: no such file") from exc
     except OSError as exc:
         raise DataFileError(f"cannot read {path}: {_reason(exc)}") from exc
-    except Exception as exc:  # SafetensorError, and whatever a broken header leads to
+    except Exception as exc:  # SafetensorError, MemoryError, whatever a broken file leads to
         raise DataFileError(f"{path} is not a valid safetensors file (truncated or corrupt?): {exc}") from exc
     return tensors, dict(metadata)
+
+
+class _DuplicateName(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list) -> dict:
+    """A JSON object as a dict, refusing a name given twice (json keeps the last one silently)."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateName(key)
+        result[key] = value
+    return result
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_header(path: str) -> None:
+    """Refuse a safetensors file whose header is absurd, before safetensors trusts it.
+
+    Raises :class:`DataFileError` (or the OSError of opening the file).
+    """
+
+    def bad(problem: str) -> DataFileError:
+        return DataFileError(f"{path} is not a valid safetensors file: {problem}")
+
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        prefix = f.read(8)
+        if len(prefix) < 8:
+            raise bad(f"it holds {size} bytes, fewer than the 8 that give the header's length (empty or truncated?)")
+        n = int.from_bytes(prefix, "little")
+        if n > MAX_HEADER_BYTES:
+            raise bad(
+                f"its first 8 bytes give a header length of {n} bytes, more than the "
+                f"{MAX_HEADER_BYTES} xpnet reads (corrupt, or not a safetensors file)"
+            )
+        if n > size - 8:
+            raise bad(
+                f"its first 8 bytes give a header length of {n} bytes, longer than the file "
+                f"({size - 8} bytes follow them; truncated?)"
+            )
+        raw = f.read(n)
+    data_size = size - 8 - n
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except _DuplicateName as exc:
+        raise bad(f"its header names {str(exc)!r} twice") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise bad(f"its header is not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if not isinstance(header, dict):
+        raise bad(f"its header is a JSON {type(header).__name__}, not an object")
+    spans = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+                raise bad("its __metadata__ is not an object of text values")
+            continue
+        if not isinstance(info, dict):
+            raise bad(f"tensor {name!r} is described by a JSON {type(info).__name__}, not an object")
+        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if dtype not in _ITEMSIZES:
+            raise bad(f"tensor {name!r} has dtype {dtype!r}, which NumPy cannot hold")
+        if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+            raise bad(f"tensor {name!r} has shape {shape!r}, not a list of sizes >= 0")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(o) for o in offsets)
+                and offsets[0] <= offsets[1]):
+            raise bad(f"tensor {name!r} has data_offsets {offsets!r}, not [begin, end] with begin <= end")
+        begin, end = offsets
+        if end > data_size:
+            raise bad(
+                f"tensor {name!r} has data_offsets [{begin}, {end}], past the end of the "
+                f"{data_size} bytes of data the file holds (truncated?)"
+            )
+        nbytes = math.prod(shape) * _ITEMSIZES[dtype]
+        if end - begin != nbytes:
+            raise bad(
+                f"tensor {name!r} of shape {shape} and dtype {dtype} needs {nbytes} bytes, "
+                f"its data_offsets [{begin}, {end}] give {end - begin}"
+            )
+        spans.append((begin, end, name))
+    spans.sort()
+    for (_, end, first), (begin, _, second) in zip(spans, spans[1:]):
+        if begin < end:
+            raise bad(f"tensors {first!r} and {second!r} overlap in the file's data")
 
 
 # -- models --------------------------------------------------------------------------
@@ -195,8 +302,8 @@ def load(
         return DataFileError(f"{path}: {problem}")
 
     cls, config, dims, dtype = _check_metadata(metadata, bad)
-    net = _build(cls, config, dims, bad)
-
+    # The tensors before the model: building one allocates and draws its parameters,
+    # whose sizes must come from the file's own arrays, not from a config's say-so.
     params = []
     for l, (n_prev, n) in enumerate(zip(dims[:-1], dims[1:]), start=1):
         pair = []
@@ -216,6 +323,7 @@ def load(
     extra = sorted(set(tensors) - expected)
     if extra:
         raise bad(f"unexpected tensors {', '.join(extra)} for layer_dims {dims}")
+    net = _build(cls, config, dims, bad)
 
     net.params = [(_backend.from_host(W, xp, device), _backend.from_host(b, xp, device)) for W, b in params]
     return net
@@ -243,8 +351,8 @@ def _check_metadata(metadata: dict[str, str], bad) -> tuple[type, dict, list[int
         config = json.loads(metadata["config"])
     except KeyError:
         raise bad("the metadata has no config") from None
-    except ValueError as exc:  # json.JSONDecodeError
-        raise bad(f"the config is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # json.JSONDecodeError; nesting too deep
+        raise bad(f"the config is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(config, dict):
         raise bad(f"the config is a JSON {type(config).__name__}, expected an object")
     dims = config.get("layer_dims")
@@ -280,6 +388,8 @@ def _build(cls: type, config: dict, dims: list[int], bad) -> Network:
     except (XpnetError, TypeError, ValueError) as exc:
         # TypeError: a setting this xpnet does not know (written by a newer one?).
         raise bad(f"its config cannot build a {cls.__name__}: {exc}") from None
+    except Exception as exc:  # a setting of a type the constructor does not expect
+        raise bad(f"its config cannot build a {cls.__name__}: {type(exc).__name__}: {exc}") from exc
     if list(net.layer_dims) != dims:
         raise bad(f"the config's layer_dims {dims} give a {cls.__name__} of layer_dims {list(net.layer_dims)}")
     return net
