@@ -10,10 +10,13 @@ Loaders return NumPy arrays; the model moves them to the chosen backend once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import numbers
 import os
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,20 @@ from .errors import ConfigError, DataError, DataFileError, NotFittedError, Shape
 DATA_ENV = "XPNET_DATA"
 
 CATVNONCAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+
+#: The most bytes a .npz file may expand to (all members together, uncompressed),
+#: unless ``load_npz(..., max_bytes=)`` says otherwise: a zip bomb is refused
+#: before anything is decompressed.
+MAX_NPZ_BYTES = 8 * 2**30
+#: The highest compression ratio (uncompressed / compressed) of an .npz member
+#: larger than :data:`NPZ_RATIO_MIN_BYTES`.
+MAX_NPZ_RATIO = 1000
+NPZ_RATIO_MIN_BYTES = 4 * 2**20
+#: The most bytes the arrays of one cat h5 file may hold (HDF5 compresses too).
+MAX_H5_BYTES = 8 * 2**30
+#: The most pixels (width × height) of one image in an image folder: larger
+#: ones are refused as possible decompression bombs, before they are decoded.
+MAX_IMAGE_PIXELS = 89_478_485  # Pillow's default (2**30 bytes of RGBA / 4 / 3)
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,12 @@ def load_catvnoncat(path: str | os.PathLike | None = None) -> Dataset:
 
     X_train (12288, 209), X_test (12288, 50): flattened 64×64×3 images / 255.
     Y (1, m): 1 = cat, 0 = non-cat.
+
+    Raises :class:`DataFileError` naming the file and the problem when a file
+    is missing or damaged, lacks ``{split}_set_x``, ``{split}_set_y`` or
+    ``list_classes``, holds x of another shape than (m, 64, 64, 3) or other
+    values than pixels 0..255, y of another shape than (m,) (or (1, m)) or
+    labels other than 0 and 1, or arrays of more than :data:`MAX_H5_BYTES`.
     """
     try:
         import h5py
@@ -110,13 +133,17 @@ def load_catvnoncat(path: str | os.PathLike | None = None) -> Dataset:
         ) from exc
     folder = find_catvnoncat(path)
     arrays = {}
+    classes: tuple[str, ...] = ()
     for split, filename in zip(("train", "test"), CATVNONCAT_FILES):
+        file = folder / filename
         try:
-            with h5py.File(folder / filename, "r") as f:
-                arrays[split] = (np.asarray(f[f"{split}_set_x"]), np.asarray(f[f"{split}_set_y"]))
-                classes = tuple(c.decode() for c in np.asarray(f["list_classes"]))
-        except (OSError, KeyError) as exc:
-            raise DataFileError(f"{folder / filename} is not a readable cat data file: {exc}") from exc
+            with h5py.File(file, "r") as f:
+                arrays[split] = _cat_arrays(file, f, split, h5py)
+                classes = _cat_classes(file, f, h5py)
+        except DataFileError:
+            raise
+        except Exception as exc:  # OSError, KeyError, and whatever a damaged file makes h5py raise
+            raise DataFileError(f"{file} is not a readable cat data file: {exc}") from exc
     (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
     return Dataset(
         flatten_images(x_train),
@@ -126,6 +153,61 @@ def load_catvnoncat(path: str | os.PathLike | None = None) -> Dataset:
         classes,
         "catvnoncat",
     )
+
+
+def _h5_dataset(file: Path, f, key: str, h5py):
+    if key not in f:
+        raise DataFileError(f"{file} is not a readable cat data file: it has no {key!r} (it holds {', '.join(f.keys()) or 'nothing'})")
+    dataset = f[key]
+    if not isinstance(dataset, h5py.Dataset):
+        raise DataFileError(f"{file} is not a readable cat data file: {key!r} is a group, not an array")
+    return dataset
+
+
+def _cat_arrays(file: Path, f, split: str, h5py) -> tuple[np.ndarray, np.ndarray]:
+    """x (m, 64, 64, 3) uint8 and y (m,) of 0/1 from one cat file, checked before and after reading."""
+    x_key, y_key = f"{split}_set_x", f"{split}_set_y"
+    x, y = _h5_dataset(file, f, x_key, h5py), _h5_dataset(file, f, y_key, h5py)
+
+    def bad(problem: str) -> DataFileError:
+        return DataFileError(f"{file} is not a readable cat data file: {problem}")
+
+    if len(x.shape) != 4 or tuple(x.shape[1:]) != (64, 64, 3):
+        raise bad(f"{x_key} has shape {x.shape}, expected (m, 64, 64, 3): m images of 64×64 RGB pixels")
+    if x.dtype.kind not in "iu":
+        raise bad(f"{x_key} has dtype {x.dtype}, expected uint8 pixel values 0..255")
+    if len(y.shape) not in (1, 2) or (len(y.shape) == 2 and y.shape[0] != 1):
+        raise bad(f"{y_key} has shape {y.shape}, expected (m,): one 0/1 label per image")
+    if y.dtype.kind not in "biuf":
+        raise bad(f"{y_key} has dtype {y.dtype}, expected 0/1 labels")
+    m = x.shape[0]
+    if m == 0:
+        raise bad(f"{x_key} holds no images (shape {x.shape})")
+    if y.shape[-1] != m:
+        raise bad(f"{x_key} holds {m} images but {y_key} holds {y.shape[-1]} labels")
+    nbytes = x.size * x.dtype.itemsize + y.size * y.dtype.itemsize
+    if nbytes > MAX_H5_BYTES:
+        raise bad(f"its arrays hold {nbytes} bytes, more than the {MAX_H5_BYTES} xpnet reads (xpnet.data.MAX_H5_BYTES)")
+    x_values, y_values = np.asarray(x), np.asarray(y).reshape(-1)
+    if x_values.dtype != np.uint8 and x_values.size and (x_values.min() < 0 or x_values.max() > 255):
+        raise bad(f"{x_key} holds values outside 0..255 ({x_values.min()} to {x_values.max()})")
+    outside = ~np.isin(y_values, (0, 1))
+    if outside.any():
+        raise bad(f"{y_key} holds labels other than 0 and 1, e.g. {y_values[np.flatnonzero(outside)[0]]!r}")
+    return x_values.astype(np.uint8, copy=False), y_values
+
+
+def _cat_classes(file: Path, f, h5py) -> tuple[str, ...]:
+    names = np.asarray(_h5_dataset(file, f, "list_classes", h5py))
+    if names.ndim != 1 or not all(isinstance(n, (bytes, str)) for n in names.tolist()):
+        raise DataFileError(
+            f"{file} is not a readable cat data file: list_classes is not a list of class names "
+            f"(dtype {names.dtype}, shape {names.shape})"
+        )
+    try:
+        return tuple(n.decode() if isinstance(n, bytes) else n for n in names.tolist())
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{file} is not a readable cat data file: list_classes is not text ({exc})") from exc
 
 
 # -- generated sets ----------------------------------------------------------------
@@ -373,36 +455,115 @@ NPZ_SPLIT_KEYS = ("X_train", "Y_train", "X_test", "Y_test")
 NPZ_WHOLE_KEYS = ("X", "Y")
 
 
-def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array in the .npz at ``path``, read without pickle."""
+#: The names whose arrays :func:`load_npz` uses.
+_NPZ_USED_KEYS = frozenset(NPZ_SPLIT_KEYS + NPZ_WHOLE_KEYS + ("classes",))
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a member first; an empty archive
+
+
+def _npz_arrays(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
+    """Every array in the .npz at ``path``, read without pickle.
+
+    The archive's directory is checked before anything is decompressed: at
+    most ``max_bytes`` uncompressed in all, no member compressed more than
+    :data:`MAX_NPZ_RATIO` to 1 (above :data:`NPZ_RATIO_MIN_BYTES`), stored or
+    deflated as numpy writes them, each name once. Each array's .npy header is
+    read (and must agree with the member's size) before its data.
+    """
     if not path.is_file():
         raise DataFileError(f"{path} does not exist: check the path of the .npz file")
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataFileError(
-            f"{path} is not a readable .npz file ({exc}): write it with numpy.savez or numpy.savez_compressed"
-        ) from exc
-    if not hasattr(archive, "files"):  # a .npy file: one bare array, no names
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as exc:
+        raise DataFileError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    if magic == b"\x93NUMPY":  # a .npy file: one bare array, no names
         raise DataFileError(
             f"{path} holds a single array (.npy format), not named arrays: save it with "
             "numpy.savez(path, X_train=..., Y_train=..., X_test=..., Y_test=...) or numpy.savez(path, X=..., Y=...)"
         )
-    arrays = {}
+    how = "write it with numpy.savez or numpy.savez_compressed"
+    if magic[:4] not in _ZIP_MAGIC:
+        raise DataFileError(f"{path} is not a readable .npz file (it is not a zip archive): {how}")
+    try:
+        archive = zipfile.ZipFile(path)
+    except Exception as exc:  # BadZipFile, OSError, ValueError, EOFError, ...
+        raise DataFileError(f"{path} is not a readable .npz file ({exc}): {how}") from exc
     with archive:
-        for key in archive.files:
+        members = _npz_members(path, archive, max_bytes)
+        arrays = {}
+        for key, info in members.items():
             try:
-                arrays[key] = archive[key]
-            except ValueError as exc:
-                # numpy refuses object arrays without pickle; saying so beats its generic message.
-                raise DataFileError(
-                    f"{path}: {key} is an array of Python objects, which xpnet does not load "
-                    f"(reading it would mean unpickling): save {key} as a numeric array, "
-                    f"e.g. numpy.asarray({key}, dtype=float)"
-                ) from exc
-            except Exception as exc:  # a damaged member: zipfile and zlib raise their own types
+                arrays[key] = _npz_member(path, archive, key, info)
+            except DataFileError:
+                raise
+            except Exception as exc:  # a damaged member: zipfile, zlib and numpy raise their own types
                 raise DataFileError(f"{path}: {key} cannot be read ({exc}): write the file again") from exc
-    return arrays
+    return {key: a for key, a in arrays.items() if a is not None}
+
+
+def _npz_members(path: Path, archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by array name, once their directory entries are checked."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for info in archive.infolist():
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if key in members:
+            raise DataFileError(f"{path} holds {key} twice: write the file again with numpy.savez")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise DataFileError(
+                f"{path}: {key} is compressed with zip method {info.compress_type}; xpnet reads members "
+                "stored or deflated, as numpy.savez and numpy.savez_compressed write them"
+            )
+        if info.flag_bits & 0x1:
+            raise DataFileError(f"{path}: {key} is encrypted; xpnet reads unencrypted .npz files")
+        total += info.file_size
+        if total > max_bytes:
+            raise DataFileError(
+                f"{path} expands to more than {max_bytes} bytes uncompressed (a zip bomb?): xpnet refuses "
+                "it before decompressing; pass max_bytes= (or raise xpnet.data.MAX_NPZ_BYTES) if the data "
+                "really is that large"
+            )
+        if info.file_size > NPZ_RATIO_MIN_BYTES and info.file_size > MAX_NPZ_RATIO * max(info.compress_size, 1):
+            raise DataFileError(
+                f"{path}: {key} expands from {info.compress_size} to {info.file_size} bytes, more than "
+                f"{MAX_NPZ_RATIO} to 1 (a zip bomb?): xpnet refuses it before decompressing"
+            )
+        members[key] = info
+    return members
+
+
+def _npz_member(path: Path, archive: zipfile.ZipFile, key: str, info: zipfile.ZipInfo) -> np.ndarray | None:
+    """The array of one member; None for a member that is no .npy array and that xpnet does not use."""
+    fmt = np.lib.format
+    with archive.open(info) as f:
+        if f.read(len(fmt.MAGIC_PREFIX)) != fmt.MAGIC_PREFIX:
+            if key in _NPZ_USED_KEYS:
+                raise DataFileError(f"{path}: {key} is not a NumPy array (.npy): save it with numpy.savez")
+            return None
+    with archive.open(info) as f:
+        version = fmt.read_magic(f)
+        if version == (1, 0):
+            shape, fortran_order, dtype = fmt.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = fmt.read_array_header_2_0(f)
+        else:
+            raise DataFileError(f"{path}: {key} is a .npy array of format version {version}, which xpnet does not read")
+        header_size = f.tell()
+    if dtype.hasobject:
+        # Refused from the header: numpy would have to unpickle the data to read it.
+        raise DataFileError(
+            f"{path}: {key} is an array of Python objects, which xpnet does not load "
+            f"(reading it would mean unpickling): save {key} as a numeric array, "
+            f"e.g. numpy.asarray({key}, dtype=float)"
+        )
+    nbytes = math.prod(shape) * dtype.itemsize
+    if header_size + nbytes != info.file_size:
+        raise DataFileError(
+            f"{path}: {key} declares shape {shape} of {dtype} ({nbytes} bytes), but its member holds "
+            f"{info.file_size - header_size} bytes after the header: the file is damaged, write it again"
+        )
+    with archive.open(info) as f:
+        return fmt.read_array(f, allow_pickle=False)
 
 
 def _npz_numeric(path: Path, key: str, a: np.ndarray) -> np.ndarray:
@@ -455,7 +616,9 @@ def _check_same_m(path: Path, x_key: str, X: np.ndarray, y_key: str, Y: np.ndarr
         )
 
 
-def load_npz(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+def load_npz(
+    path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int = 0, max_bytes: int | None = None
+) -> Dataset:
     """A data set from a NumPy ``.npz`` file, read without pickle.
 
     The file holds either ``X_train, Y_train, X_test, Y_test`` or just ``X, Y``,
@@ -465,9 +628,18 @@ def load_npz(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int =
     which become int64, or (n_y, m) of values (regression), which become
     float64. An optional ``classes`` array of strings names the classes.
     The data set's name is the file's stem.
+
+    Reading never unpickles and is bounded: a file that would expand to more
+    than ``max_bytes`` (default :data:`MAX_NPZ_BYTES`) uncompressed, or a member
+    compressed suspiciously well, is refused before it is decompressed. Any
+    problem raises :class:`DataFileError` naming the file.
     """
+    if max_bytes is None:
+        max_bytes = MAX_NPZ_BYTES
+    if not _is_int(max_bytes) or max_bytes < 1:
+        raise ConfigError(f"max_bytes must be a positive whole number of bytes, got {max_bytes!r}")
     path = Path(path)
-    arrays = _npz_arrays(path)
+    arrays = _npz_arrays(path, max_bytes)
     split_present = [k for k in NPZ_SPLIT_KEYS if k in arrays]
     if split_present and len(split_present) < len(NPZ_SPLIT_KEYS):
         missing = [k for k in NPZ_SPLIT_KEYS if k not in arrays]
@@ -584,16 +756,9 @@ def load_image_folder(
         ids += [k] * len(images)
 
     pixels = np.empty((len(files), height, width, 3), dtype=np.uint8)
-    for i, file in enumerate(files):
-        try:
-            with Image.open(file) as image:
-                # Cameras store the orientation apart from the pixels; apply it so photos stand upright.
-                upright = ImageOps.exif_transpose(image).convert("RGB")
-                pixels[i] = np.asarray(upright.resize((width, height), Image.Resampling.BILINEAR))
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-            raise DataFileError(
-                f"{file} is not a readable image ({exc}): remove it or replace it with a working copy"
-            ) from exc
+    with _bounded_pillow(Image):
+        for i, file in enumerate(files):
+            pixels[i] = _read_image(file, width, height, Image, ImageOps)
 
     labels = np.asarray(ids, dtype=np.int64)
     train, test = _stratified_split(labels, test_fraction, seed)
@@ -606,6 +771,52 @@ def load_image_folder(
         X[:, train], labels[train].reshape(1, -1), X[:, test], labels[test].reshape(1, -1),
         tuple(d.name for d in class_folders), folder.resolve().name,
     )
+
+
+@contextlib.contextmanager
+def _bounded_pillow(Image):
+    """Pillow set to refuse what it would otherwise read silently wrong or without bound.
+
+    For the duration: decompression bombs (more than :data:`MAX_IMAGE_PIXELS`,
+    or Pillow's own limit if lower) raise instead of warning, and truncated
+    images raise even where ``ImageFile.LOAD_TRUNCATED_IMAGES`` was switched on.
+    """
+    from PIL import ImageFile
+
+    saved_pixels, saved_truncated = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
+    limit = MAX_IMAGE_PIXELS if saved_pixels is None else min(MAX_IMAGE_PIXELS, saved_pixels)
+    try:
+        Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = limit, False
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved_pixels, saved_truncated
+
+
+def _read_image(file: Path, width: int, height: int, Image, ImageOps) -> np.ndarray:
+    """One image file as (height, width, 3) uint8, or a DataFileError naming the file."""
+    try:
+        with Image.open(file) as image:
+            if image.width * image.height > Image.MAX_IMAGE_PIXELS:  # formats Pillow does not check
+                raise DataFileError(
+                    f"{file} is {image.width}×{image.height} pixels, more than the {Image.MAX_IMAGE_PIXELS} "
+                    "xpnet reads (a decompression bomb?): shrink it, or raise xpnet.data.MAX_IMAGE_PIXELS"
+                )
+            # Cameras store the orientation apart from the pixels; apply it so photos stand upright.
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+            return np.asarray(upright.resize((width, height), Image.Resampling.BILINEAR))
+    except DataFileError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataFileError(
+            f"{file} is not a readable image: it is larger than the {Image.MAX_IMAGE_PIXELS} pixels xpnet "
+            f"reads (a decompression bomb?): {exc}"
+        ) from exc
+    except Exception as exc:  # OSError, SyntaxError, EOFError, struct.error, ... from a damaged file
+        raise DataFileError(
+            f"{file} is not a readable image ({exc}): remove it or replace it with a working copy"
+        ) from exc
 
 
 # -- the --data spec ----------------------------------------------------------------
