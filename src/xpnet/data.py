@@ -193,7 +193,7 @@ def _cat_arrays(file: Path, f, split: str, h5py) -> tuple[np.ndarray, np.ndarray
         raise bad(f"{x_key} holds values outside 0..255 ({x_values.min()} to {x_values.max()})")
     outside = ~np.isin(y_values, (0, 1))
     if outside.any():
-        raise bad(f"{y_key} holds labels other than 0 and 1, e.g. {y_values[np.flatnonzero(outside)[0]]!r}")
+        raise bad(f"{y_key} holds labels other than 0 and 1, e.g. {y_values[np.flatnonzero(outside)[0]].item()!r}")
     return x_values.astype(np.uint8, copy=False), y_values
 
 
