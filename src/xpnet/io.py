@@ -79,8 +79,9 @@ def write_tensors(
 
     Atomic: the bytes go to a temporary file in the same folder, reach the disk
     (fsync), and only then replace ``path`` in one rename. A crash or an error
-    leaves either the old file or the new one, never half of one, and no
-    temporary file behind. Raises :class:`DataFileError` when the file cannot
+    leaves either the old file or the new one, never half of one. An exception
+    leaves no temporary file behind; a killed process (SIGKILL, power loss) may
+    leave one ``.NAME.*.tmp``, which nothing reads. Raises :class:`DataFileError` when the file cannot
     be written (missing folder, no permission, full disk).
     """
     st = _safetensors()

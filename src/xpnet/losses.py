@@ -31,7 +31,9 @@ def softmax(Z, *, xp):
 
 def log_softmax(Z, *, xp):
     """log A for the softmax, as Z − logsumexp(Z) column by column."""
-    Z_shift = Z - xp.max(Z, axis=0, keepdims=True)
+    # Floored at the dtype's lowest finite value: a spread max Z − Z_k past the
+    # dtype's range would give −inf, and the cost's Y·log A would be 0·(−inf) = NaN.
+    Z_shift = xp.maximum(Z - xp.max(Z, axis=0, keepdims=True), xp.finfo(Z.dtype).min)
     return Z_shift - xp.log(xp.sum(xp.exp(Z_shift), axis=0, keepdims=True))
 
 
