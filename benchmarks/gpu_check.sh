@@ -44,8 +44,10 @@ PY
   echo
 } > "$report"
 
-echo "== tests, fast suite (every backend, cupy included)"
-python3 -m pytest -q -p no:cacheprovider -m "not slow" 2>&1 | tee "$out/pytest-fast.log"
+# TESTS_K narrows the fast suite to a pytest -k expression (e.g. "cupy or jax", the
+# GPU backends) where device time is short; by default every test runs.
+echo "== tests, fast suite (every backend, cupy included${TESTS_K:+; -k $TESTS_K})"
+python3 -m pytest -q -p no:cacheprovider -m "not slow" ${TESTS_K:+-k "$TESTS_K"} 2>&1 | tee "$out/pytest-fast.log"
 fast=$(tail -n 1 "$out/pytest-fast.log")
 echo "== tests, the course's cat runs on cupy"
 python3 -m pytest -q -p no:cacheprovider tests/test_course_figures.py -k "cupy or reproduces" 2>&1 \
@@ -56,7 +58,7 @@ cupy_tests=$(python3 -m pytest -q -p no:cacheprovider -m "not slow" -k cupy 2>&1
 {
   echo "## Tests"
   echo
-  echo "- whole fast suite: \`$fast\`"
+  echo "- fast suite${TESTS_K:+ (-k $TESTS_K)}: \`$fast\`"
   echo "- cupy-parametrized tests alone: \`$cupy_tests\`"
   echo "- course reproductions (numpy reference and cupy, float64): \`$course\`"
   echo
