@@ -165,13 +165,18 @@ def check_activation(name, dtype, backend, data, shape):
     z_seen = seen(z)
     # backward is dA·g' as one function: the same numbers.
     np.testing.assert_array_equal(seen(host(dZ)), seen(host(dA * G)))
+    # Whether Z > 0 holds for a subnormal Z depends on the device where subnormals
+    # flush (JAX on the CPU: False; JAX on a GPU, seen on an H200: True): either
+    # answer is right there, so g' is compared on the other entries only.
+    decided = ~((np.abs(z) < np.finfo(dtype).tiny) & (z != 0)) if flushes_subnormals(xp) \
+        else np.ones(z.shape, dtype=bool)
     if name == "relu":
         assert set(np.unique(g)) <= {0.0, 1.0}
         np.testing.assert_array_equal(seen(a), np.maximum(z_seen, 0.0))
-        np.testing.assert_array_equal(g, np.where(z_seen > 0, 1.0, 0.0))
+        np.testing.assert_array_equal(g[decided], np.where(z > 0, 1.0, 0.0)[decided])
     elif name == "leaky_relu":
         slope = float(np.dtype(dtype).type(0.01))
-        np.testing.assert_array_equal(g, np.where(z_seen > 0, 1.0, slope))
+        np.testing.assert_array_equal(g[decided], np.where(z > 0, 1.0, slope)[decided])
         assert (np.sign(a) * np.sign(z) >= 0).all() and (np.abs(a) <= np.abs(z)).all()
     elif name == "linear":
         np.testing.assert_array_equal(a, z)

@@ -7,6 +7,7 @@ and returns results in that same namespace and on that same device.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import os
@@ -18,6 +19,18 @@ from ._progress import Progress
 from ._random import HostRandom
 from .errors import BackendError, ConfigError, DivergenceError, NotFittedError
 from .training import History, Plan, TrainState, train
+
+
+def _full_precision(method):
+    """Run ``method`` with every matrix product at its dtype's full precision
+    (see ``_backend.full_precision``: JAX's GPU default is TF32)."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with _backend.full_precision():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 class Network:
@@ -192,6 +205,7 @@ class Network:
 
     # -- training and inference --------------------------------------------------
 
+    @_full_precision
     def fit(
         self,
         X,
@@ -338,6 +352,7 @@ class Network:
             )
         return X, Y, (X_val, Y_val)
 
+    @_full_precision
     def predict_proba(self, X):
         """A[L] (n[L], m) for X (n_x, m), in X's namespace and on X's device."""
         X, _, xp, device = self._inputs(X)
@@ -356,6 +371,7 @@ class Network:
             return xp.argmax(A, axis=0, keepdims=True)
         return A
 
+    @_full_precision
     def score(self, X, Y) -> float:
         """Accuracy (a fraction in [0, 1]) for sigmoid and softmax outputs; R² for linear."""
         X, Y, xp, device = self._inputs(X, Y)
@@ -368,11 +384,13 @@ class Network:
         total = xp.sum((Y - xp.mean(Y, axis=1, keepdims=True)) ** 2, axis=1)
         return float(xp.mean(1.0 - residual / total))
 
+    @_full_precision
     def cost(self, X, Y) -> float:
         """The cost J of the current parameters on (X, Y), as a Python float."""
         X, Y, xp, device = self._inputs(X, Y)
         return float(network.cost(self._params_in(xp, device), X, Y, self.architecture, xp=xp))
 
+    @_full_precision
     def gradients(self, X, Y) -> list[tuple[Any, Any]]:
         """[(dW[1], db[1]), ..., (dW[L], db[L])] of the cost on (X, Y) at the current parameters."""
         X, Y, xp, device = self._inputs(X, Y)
