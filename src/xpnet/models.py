@@ -291,11 +291,11 @@ class Network:
                 resume, config=self.get_config(), optimizer_name=opt.name, plan=plan,
                 xp=xp, device=device,
             )
-        save_checkpoint = None
-        if checkpoint is not None:
-            def save_checkpoint(state):
-                checkpoints.save(checkpoint, config=self.get_config(), optimizer_name=opt.name,
-                                 plan=plan, state=state, rng_state=random.state)
+
+        def save_checkpoint(state):
+            checkpoints.save(checkpoint, config=self.get_config(), optimizer_name=opt.name,
+                             plan=plan, state=state, rng_state=random.state)
+
         callbacks = [on_record] if on_record is not None else []
         progress = Progress(plan, enabled=verbose)
         callbacks.append(progress.update)
@@ -304,9 +304,10 @@ class Network:
                 state, X, Y, arch=self.architecture, optimizer=opt, plan=plan, xp=xp,
                 random=random, validation=validation,
                 on_record=lambda history: [callback(history) for callback in callbacks],
-                on_checkpoint=save_checkpoint, inplace=inplace,
+                on_checkpoint=save_checkpoint if checkpoint is not None else None,
+                inplace=inplace,
             )
-            if save_checkpoint is not None:
+            if checkpoint is not None:
                 save_checkpoint(state)
         except DivergenceError as exc:
             # Keep what was finite, so the caller can inspect it or go on more gently.
