@@ -146,7 +146,7 @@ class _Loop:
     validation: tuple | None
     on_record: Callable | None
     on_checkpoint: Callable | None
-    copy_best: bool  # the best parameters must be copied: the in-place route overwrites them
+    copy_best: bool  # snapshots (best, last finite) must be copies: the in-place route overwrites params
 
     def step(self, state: TrainState, X, Y, *, measure: bool):
         """One update on (X, Y). With ``measure``, also J and the correct count of
