@@ -430,10 +430,11 @@ def xpnet_step(params, X, Y, arch, opt, opt_state, *, xp):
     Takes the optimizer's route that ``fit`` takes: in place where the backend
     allows it (``params`` are the benchmark's own), pure elsewhere.
     """
-    _, caches = network.forward(params, X, arch, xp=xp)
-    grads = network.backward(params, caches, Y, arch, xp=xp)
-    update = opt.update_inplace if _backend.supports_inplace(xp) else opt.update
-    return update(params, grads, opt_state, xp=xp)
+    with _backend.full_precision():  # as fit does: float32 products stay float32 on JAX's GPU
+        _, caches = network.forward(params, X, arch, xp=xp)
+        grads = network.backward(params, caches, Y, arch, xp=xp)
+        update = opt.update_inplace if _backend.supports_inplace(xp) else opt.update
+        return update(params, grads, opt_state, xp=xp)
 
 
 def _network(w: Workload, dtype: str):
