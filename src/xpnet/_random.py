@@ -8,7 +8,7 @@ saved in a checkpoint and restored for a bit-identical resume.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -22,15 +22,24 @@ class HostRandom:
         self.generator = np.random.default_rng(seed)
         self.xp, self.device, self.dtype = xp, device, dtype
 
-    def permutation(self, m: int) -> Any:
-        """A shuffled order of the m examples, as an integer index array on the device."""
-        return _backend.from_host(self.generator.permutation(m), self.xp, self.device)
+    def permutation(self, m: int) -> np.ndarray:
+        """A shuffled order of the m examples: a NumPy integer array, on the host, where
+        the data-parallel bookkeeping (``xpnet.distributed.Shard``) splits it."""
+        return self.generator.permutation(m)
 
-    def dropout_masks(self, sizes: Sequence[int], m: int, keep_prob: float) -> list:
-        """D[l] for each hidden size n[l]: (n[l], m) arrays of 0 and 1/keep_prob (inverted dropout)."""
+    def dropout_masks(self, sizes: Sequence[int], m: int, keep_prob: float,
+                      columns: np.ndarray | None = None) -> list:
+        """D[l] for each hidden size n[l]: (n[l], m) arrays of 0 and 1/keep_prob (inverted dropout).
+
+        With ``columns``, only those columns of the (n[l], m) draw are delivered: a
+        process of data-parallel training draws the masks of the whole batch, as one
+        process would, and keeps the columns of the examples it holds.
+        """
         masks = []
         for n in sizes:
             keep = self.generator.random((n, m)) < keep_prob
+            if columns is not None:
+                keep = keep[:, columns]
             masks.append(_backend.from_host((keep / keep_prob).astype(self.dtype), self.xp, self.device))
         return masks
 

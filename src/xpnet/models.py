@@ -13,7 +13,7 @@ import operator
 import os
 from typing import Any, Callable, Sequence
 
-from . import _backend, _validation, activations, initializers, losses, network, optimizers
+from . import _backend, _validation, activations, distributed, initializers, losses, network, optimizers
 from . import checkpoint as checkpoints
 from ._progress import Progress
 from ._random import HostRandom
@@ -226,6 +226,7 @@ class Network:
         checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int | None = None,
         resume: str | os.PathLike | None = None,
+        comm=None,
     ) -> History:
         """Train on X (n_x, m) and Y (n[L], m), where X lives.
 
@@ -263,6 +264,14 @@ class Network:
         resume
             Go on from a checkpoint written by a fit with the same model, data
             and settings; the result equals an uninterrupted fit.
+        comm
+            Data-parallel training over MPI (see :mod:`xpnet.distributed`): an
+            mpi4py communicator, every process of which calls ``fit`` with its
+            own shard of the examples (and of ``validation_data``), shards laid
+            end to end in rank order. The result equals a one-process fit on
+            the whole data, up to the order of floating-point sums. Rank 0's
+            initial parameters are used; only rank 0 writes the checkpoint and
+            shows progress (``on_record`` is called on every process).
 
         Returns the :class:`~xpnet.training.History`, also kept as ``self.history``.
         """
@@ -270,20 +279,34 @@ class Network:
                      validation_data is not None or validation_split is not None,
                      checkpoint, checkpoint_every)
         opt = optimizers.get(optimizer, learning_rate)
-        X, Y, xp, device = self._inputs(X, Y)
         if shuffle_seed is not None and (isinstance(shuffle_seed, bool)
                                          or not isinstance(shuffle_seed, int) or shuffle_seed < 0):
             raise ConfigError(f"shuffle_seed must be None or an integer ≥ 0, got {shuffle_seed!r}")
+        group = distributed.group(comm)
+        if group.size > 1 and None in self.layer_dims:
+            self._agree_on_sizes(X, Y, group)
+        # Each process checks its own shard; all of them raise if any one's is refused,
+        # so that none is left waiting for the others in the first collective.
+        error = None
+        try:
+            X, Y, xp, device = self._inputs(X, Y)
+            if validation_data is not None:
+                validation_data = self._validation_data(validation_data, xp, device)
+        except Exception as exc:
+            error = exc
+        group.agree(error)
         random = HostRandom(self.seed if shuffle_seed is None else shuffle_seed,
                             xp=xp, device=device, dtype=self.dtype)
-        X, Y, validation = self._validation(X, Y, validation_data, validation_split, xp, device,
-                                            random)
+        shard = group.shard(X.shape[1])
+        X, Y, validation, shard, validation_shard = self._validation(
+            X, Y, shard, validation_data, validation_split, group, random)
         inplace = _backend.supports_inplace(xp)
         params = self._params_in(xp, device)
         if inplace:
             # The in-place route overwrites the parameters it trains: give it its own,
             # so arrays the caller holds (net.params from before) keep their values.
             params = tuple((xp.asarray(W, copy=True), xp.asarray(b, copy=True)) for W, b in params)
+        params = group.broadcast(params, xp=xp)
         if resume is None:
             state = TrainState(params, opt.init(params, xp=xp))
         else:
@@ -297,17 +320,17 @@ class Network:
                              plan=plan, state=state, rng_state=random.state)
 
         callbacks = [on_record] if on_record is not None else []
-        progress = Progress(plan, enabled=verbose)
+        progress = Progress(plan, enabled=verbose and group.rank == 0)
         callbacks.append(progress.update)
         try:
             state = train(
                 state, X, Y, arch=self.architecture, optimizer=opt, plan=plan, xp=xp,
                 random=random, validation=validation,
                 on_record=lambda history: [callback(history) for callback in callbacks],
-                on_checkpoint=save_checkpoint if checkpoint is not None else None,
-                inplace=inplace,
+                on_checkpoint=save_checkpoint if checkpoint is not None and group.rank == 0 else None,
+                inplace=inplace, group=group, shard=shard, validation_shard=validation_shard,
             )
-            if checkpoint is not None:
+            if checkpoint is not None and group.rank == 0:
                 save_checkpoint(state)
         except DivergenceError as exc:
             # Keep what was finite, so the caller can inspect it or go on more gently.
@@ -321,14 +344,15 @@ class Network:
         self.history = state.history
         return state.history
 
-    def _validation(self, X, Y, validation_data, validation_split, xp, device, random):
-        """(X, Y, (X_val, Y_val) or None): held-out data, checked like the training data."""
+    def _validation(self, X, Y, shard, validation_data, validation_split, group, random):
+        """(X, Y, (X_val, Y_val) or None, shard, validation shard): the examples to train on
+        and those held out, with which of them this process holds."""
         if validation_data is not None and validation_split is not None:
             raise ConfigError("give validation_data or validation_split, not both")
         if validation_split is not None:
             if not 0.0 < validation_split < 1.0:
                 raise ConfigError(f"validation_split must lie in (0, 1), got {validation_split!r}")
-            m = X.shape[1]
+            m = shard.m
             m_val = int(round(m * validation_split))
             if not 0 < m_val < m:
                 raise ConfigError(
@@ -337,11 +361,22 @@ class Network:
                 )
             # A seeded random subset: data sorted by class would otherwise lose whole classes.
             order = random.permutation(m)
-            train, held_out = order[: m - m_val], order[m - m_val:]
-            take = lambda a, idx: xp.take(a, idx, axis=1)  # noqa: E731
-            return take(X, train), take(Y, train), (take(X, held_out), take(Y, held_out))
+            train, train_shard = shard.subset(order[: m - m_val])
+            held_out, validation_shard = shard.subset(order[m - m_val:])
+            xp, device = _backend.namespace(X), _backend.device(X)
+
+            def take(a, columns):
+                return xp.take(a, _backend.from_host(columns, xp, device), axis=1)
+
+            return (take(X, train), take(Y, train), (take(X, held_out), take(Y, held_out)),
+                    train_shard, validation_shard)
         if validation_data is None:
-            return X, Y, None
+            return X, Y, None, shard, None
+        X_val, Y_val = validation_data
+        return X, Y, (X_val, Y_val), shard, group.shard(X_val.shape[1])
+
+    def _validation_data(self, validation_data, xp, device):
+        """(X_val, Y_val) checked like the training data, in its namespace and on its device."""
         try:
             X_val, Y_val = validation_data
         except (TypeError, ValueError) as exc:
@@ -351,7 +386,26 @@ class Network:
             raise BackendError(
                 "validation_data must live in the same library and on the same device as X"
             )
-        return X, Y, (X_val, Y_val)
+        return X_val, Y_val
+
+    def _agree_on_sizes(self, X, Y, group) -> None:
+        """Sizes left to the data (LogisticRegression), taken from all the processes' shards:
+        one shard may lack the highest class."""
+        error = None
+        try:
+            X = _validation.as_array(X, "X")
+            Y = _validation.as_array(Y, "Y")
+            xp, _ = _validation.namespace_and_device(X, Y)
+            self._infer_sizes(X, Y, xp)
+        except Exception as exc:
+            error = exc
+        group.agree(error)
+        if group.max(int(None in self.layer_dims)):
+            return  # some shapes were wrong: _inputs says how, on every process
+        dims = (group.max(self.layer_dims[0]), *self.layer_dims[1:-1], group.max(self.layer_dims[-1]))
+        if dims != tuple(self.layer_dims):
+            self.layer_dims = dims
+            self._initialize()
 
     @_full_precision
     def predict_proba(self, X):

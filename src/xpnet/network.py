@@ -85,24 +85,29 @@ def forward(params: Params, X, arch: Architecture, *, xp, masks=None) -> tuple[A
     return A, caches
 
 
-def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp) -> list:
+def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp,
+             m: int | None = None, l2: bool = True) -> list:
     """[(dW[1], db[1]), ..., (dW[L], db[L])]: the gradients of the cost J.
 
     ``Y`` is (n[L], m), in the encoding of the output unit (0/1 for sigmoid,
     one-hot for softmax, values for linear). ``caches`` is emptied as the pass
     goes down the layers, so each layer's activations can be freed as soon as
     they have been used.
+
+    ``m`` is the number of examples J averages over: Y's columns by default.
+    Data-parallel training passes the global count, so that each process's
+    gradients are its share of the sum, and ``l2=False``: the L2 term depends on
+    the parameters alone, so :func:`add_l2_gradient` adds it once, after the
+    shares have been summed.
     """
     L = len(params)
-    m = Y.shape[1]
+    m = Y.shape[1] if m is None else m
     grads: list = [None] * L
     dZ = dZ_output(caches[-1].A, Y) / m  # (A[L] − Y)/m: the 1/m of every dW and db
     for l in range(L, 0, -1):
         cache = caches.pop()
         W = params[l - 1][0]
         dW = dZ @ cache.A_prev.T
-        if arch.l2:
-            dW = dW + (arch.l2 / m) * W
         db = xp.sum(dZ, axis=1, keepdims=True)
         grads[l - 1] = (dW, db)
         if l > 1:
@@ -112,7 +117,16 @@ def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp) 
             if below.D is not None:
                 dA = dA * below.D
             dZ = arch.hidden[l - 2].backward(dA, below.Z, below.A, xp=xp)  # dA * g'(Z[l-1])
+    if l2:
+        grads = add_l2_gradient(grads, params, arch, m)
     return grads
+
+
+def add_l2_gradient(grads: list, params: Params, arch: Architecture, m: int) -> list:
+    """dW[l] + λ/m·W[l] for each layer: the gradient of the L2 term λ/(2m)·Σ‖W[l]‖²."""
+    if not arch.l2:
+        return grads
+    return [(dW + (arch.l2 / m) * W, db) for (dW, db), (W, _) in zip(grads, params)]
 
 
 def l2_penalty(params: Params, arch: Architecture, m: int, *, xp):

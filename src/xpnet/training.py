@@ -110,6 +110,9 @@ def train(
     on_record: Callable[[History], None] | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
     inplace: bool = False,
+    group=None,
+    shard=None,
+    validation_shard=None,
 ) -> TrainState:
     """Train from ``state`` until ``plan`` is complete; returns the final state.
 
@@ -126,10 +129,20 @@ def train(
     With ``inplace`` the optimizer's in-place route updates the parameters and
     its slots where they lie (same numbers, less memory traffic); the caller
     must own ``state.params`` then, since they will be overwritten.
+
+    Data-parallel training (see :mod:`xpnet.distributed`) passes the ``group``
+    of processes, and the ``shard`` (and ``validation_shard``) saying which of
+    the examples X (and X_val) holds; by default one process holds them all.
     """
+    from .distributed import Shard, SingleProcess  # host-side bookkeeping, no array math
+
     update = optimizer.update_inplace if inplace and optimizer.update_inplace else optimizer.update
+    group = group or SingleProcess()
     loop = _Loop(arch, update, plan, xp, random, validation, on_record, on_checkpoint,
-                 copy_best=update is not optimizer.update)
+                 copy_best=update is not optimizer.update, group=group,
+                 shard=shard or Shard(X.shape[1]),
+                 validation_shard=validation_shard or (
+                     Shard(validation[1].shape[1]) if validation is not None else None))
     state.last_finite_params = loop.snapshot(state.params)
     if plan.epochs is None:
         return loop.by_iterations(state, X, Y)
@@ -147,63 +160,100 @@ class _Loop:
     on_record: Callable | None
     on_checkpoint: Callable | None
     copy_best: bool  # snapshots (best, last finite) must be copies: the in-place route overwrites params
+    group: Any  # the processes that train together (xpnet.distributed); one by default
+    shard: Any  # which training examples this process holds
+    validation_shard: Any
+    val_predictions: int | None = None  # over all processes, counted at the first validation
 
-    def step(self, state: TrainState, X, Y, *, measure: bool):
-        """One update on (X, Y). With ``measure``, also J and the correct count of
-        the parameters before the update (0-d device arrays, not read back)."""
+    def step(self, state: TrainState, X, Y, *, m: int, within, measure: bool):
+        """One update on a batch of ``m`` examples, of which (X, Y) are the ones held here;
+        ``within`` are their columns in the batch (None: all of them).
+
+        With ``measure``, also returns what the parameters before the update score
+        on (X, Y): the summed loss, the correct count and the L2 term (0-d device
+        arrays, not read back); else (None, None, None).
+        """
         xp, arch = self.xp, self.arch
         masks = None
         if arch.keep_prob < 1.0:
-            masks = self.random.dropout_masks(arch.layer_dims[1:-1], X.shape[1], arch.keep_prob)
+            masks = self.random.dropout_masks(arch.layer_dims[1:-1], m, arch.keep_prob,
+                                              columns=within)
         A_L, caches = network.forward(state.params, X, arch, xp=xp, masks=masks)
-        J = hits = None
+        loss = hits = penalty = None
         if measure:
-            J = network.cost_from_caches(state.params, caches, Y, arch, xp=xp)
-            if arch.output.classifier:
-                hits = losses.correct_count(arch.output.name, A_L, Y, xp=xp)
-        grads = network.backward(state.params, caches, Y, arch, xp=xp)
+            loss, hits = self.local_measures(A_L, caches, Y)
+            penalty = network.l2_penalty(state.params, arch, m, xp=xp) if arch.l2 else 0.0
+        # The gradients of this process's examples, divided by the batch's global m;
+        # summed over the processes, then the L2 term once.
+        grads = network.backward(state.params, caches, Y, arch, xp=xp, m=m, l2=False)
+        grads = self.group.sum_gradients(grads, xp=xp)
+        grads = network.add_l2_gradient(grads, state.params, arch, m)
         state.params, state.opt_state = self.update(state.params, grads, state.opt_state, xp=xp)
         state.step += 1
-        return J, hits
+        return loss, hits, penalty
+
+    def local_measures(self, A_L, caches, Y):
+        """(Σ of the loss over the columns of Y, correct count or None): the L2 term excluded."""
+        xp, output = self.xp, self.arch.output
+        m_local = Y.shape[1]
+        loss = output.cost(caches[-1].Z, Y, xp=xp) * m_local if m_local else 0.0
+        hits = losses.correct_count(output.name, A_L, Y, xp=xp) if output.classifier else None
+        return loss, hits
+
+    def totals(self, loss, hits, m: int) -> tuple[float, int | None]:
+        """The mean loss over all ``m`` examples and the total correct count: summed over
+        the processes and read back to the host (the only read-back of a record)."""
+        total, correct = self.group.sum(loss, 0 if hits is None else hits)
+        return total / m, None if hits is None else int(correct)
+
+    def prediction_count(self, Y) -> int:
+        return int(self.group.sum(losses.prediction_count(self.arch.output.name, Y))[0])
 
     def by_iterations(self, state: TrainState, X, Y) -> TrainState:
-        plan = self.plan
-        n_predictions = losses.prediction_count(self.arch.output.name, Y)
+        plan, m = self.plan, self.shard.m
+        n_predictions = self.prediction_count(Y)
         while state.step < plan.iterations:
             i = state.step
             recording = i % plan.record_every == 0 or i == plan.iterations - 1
             # A record describes the parameters before this update, as the course's does.
             validation = self.validate(state) if recording else {}
             before = self.snapshot(state.params) if recording else None
-            J, hits = self.step(state, X, Y, measure=recording)
-            if recording and self.record(state, i, J, hits, n_predictions, validation, before):
-                break
+            loss, hits, penalty = self.step(state, X, Y, m=m, within=self.shard.index,
+                                            measure=recording)
+            if recording:
+                J, hits = self.totals(loss, hits, m)
+                if self.record(state, i, J + float(penalty), hits, n_predictions, validation, before):
+                    break
             if plan.checkpoint_every and state.step % plan.checkpoint_every == 0:
                 self.on_checkpoint(state)
         return self.finish(state)
 
     def by_epochs(self, state: TrainState, X, Y) -> TrainState:
-        xp, plan = self.xp, self.plan
-        m = X.shape[1]
+        xp, plan, shard = self.xp, self.plan, self.shard
+        m = shard.m
         batch_size = plan.batch_size or m
-        n_predictions = losses.prediction_count(self.arch.output.name, Y)
+        n_predictions = self.prediction_count(Y)
         while state.epoch < plan.epochs:
-            order = self.random.permutation(m) if batch_size < m else None
-            cost_sum = hits_sum = 0
-            for start in range(0, m, batch_size):
-                if order is None:
+            if batch_size < m:
+                columns, batches = shard.batches(self.random.permutation(m), batch_size, like=X)
+            else:
+                columns, batches = None, [(m, None, None, shard.index)]
+            loss_sum = hits_sum = penalty_sum = 0
+            for m_batch, start, stop, within in batches:
+                if columns is None:
                     X_batch, Y_batch = X, Y
                 else:
-                    # The standard leaves slices past the end unspecified: stop at m.
-                    batch = order[start:min(start + batch_size, m)]
+                    batch = columns[start:stop]
                     X_batch, Y_batch = xp.take(X, batch, axis=1), xp.take(Y, batch, axis=1)
-                J, hits = self.step(state, X_batch, Y_batch, measure=True)
-                cost_sum = cost_sum + J * X_batch.shape[1]
+                loss, hits, penalty = self.step(state, X_batch, Y_batch, m=m_batch, within=within,
+                                                measure=True)
+                loss_sum = loss_sum + loss
+                penalty_sum = penalty_sum + penalty * m_batch
                 if hits is not None:
                     hits_sum = hits_sum + hits
             state.epoch += 1
-            hits = hits_sum if self.arch.output.classifier else None
-            if self.record(state, state.step, cost_sum / m, hits, n_predictions,
+            J, hits = self.totals(loss_sum, hits_sum if self.arch.output.classifier else None, m)
+            if self.record(state, state.step, J + float(penalty_sum) / m, hits, n_predictions,
                            self.validate(state), self.snapshot(state.params), epoch=state.epoch):
                 break
             if plan.checkpoint_every and state.epoch % plan.checkpoint_every == 0:
@@ -216,13 +266,12 @@ class _Loop:
             return params
         return tuple((self.xp.asarray(W, copy=True), self.xp.asarray(b, copy=True)) for W, b in params)
 
-    def record(self, state: TrainState, iteration, J, hits, n_predictions, validation,
-               params, epoch=None) -> bool:
-        """Read the measures back to the host and record them; True to stop early.
+    def record(self, state: TrainState, iteration, J: float, hits: int | None, n_predictions,
+               validation, params, epoch=None) -> bool:
+        """Record the measures (already on the host); True to stop early.
 
         ``params`` are those the record describes; kept while their cost is finite.
         """
-        J = float(J)
         if not math.isfinite(J):
             state.params = state.last_finite_params
             where = f"epoch {epoch}" if epoch is not None else f"iteration {iteration}"
@@ -235,7 +284,7 @@ class _Loop:
         state.last_finite_params = params
         metrics = {}
         if hits is not None:
-            metrics["accuracy"] = int(hits) / n_predictions
+            metrics["accuracy"] = hits / n_predictions
         metrics.update(validation)
         state.history.add(iteration, J, epoch, **metrics)
         if self.on_record is not None:
@@ -249,11 +298,17 @@ class _Loop:
             return {}
         xp, arch, params = self.xp, self.arch, state.params
         X_val, Y_val = self.validation
+        m = self.validation_shard.m
         A_L, caches = network.forward(params, X_val, arch, xp=xp)
-        metrics = {"val_cost": float(network.cost_from_caches(params, caches, Y_val, arch, xp=xp))}
-        if arch.output.classifier:
-            hits = losses.correct_count(arch.output.name, A_L, Y_val, xp=xp)
-            metrics["val_accuracy"] = int(hits) / losses.prediction_count(arch.output.name, Y_val)
+        loss, hits = self.local_measures(A_L, caches, Y_val)
+        J, hits = self.totals(loss, hits, m)
+        if arch.l2:
+            J += float(network.l2_penalty(params, arch, m, xp=xp))
+        metrics = {"val_cost": J}
+        if hits is not None:
+            if self.val_predictions is None:
+                self.val_predictions = self.prediction_count(Y_val)
+            metrics["val_accuracy"] = hits / self.val_predictions
         if self.plan.patience is not None:
             self.track_best(state, metrics["val_cost"])
         return metrics
