@@ -2,19 +2,25 @@
 
 Every error a user can cause is printed as one line, ``xpnet: error: ...``,
 with exit status 2; no traceback.
+
+Started by an MPI launcher (``mpirun -n 4 xpnet train ...``), ``train`` is
+data-parallel (see :mod:`xpnet.distributed`): each process trains on its share
+of the examples, rank 0 prints and writes files, and an error on any process
+stops them all (MPI_Abort) rather than leaving the rest waiting.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import _backend, activations, initializers, losses, optimizers
+from . import _backend, activations, distributed, initializers, losses, optimizers
 from .errors import ConfigError, DataFileError, XpnetError
 
 #: Per-data-set defaults: the course's settings where the course has them.
@@ -189,7 +195,7 @@ def _n_classes(Y: np.ndarray) -> int:
     return Y.shape[0] if Y.shape[0] > 1 else int(Y.max()) + 1
 
 
-def train(args: argparse.Namespace) -> None:
+def train(args: argparse.Namespace, group=None) -> None:
     from .models import Network
 
     data = _load_data(args)
@@ -208,10 +214,21 @@ def train(args: argparse.Namespace) -> None:
                   hidden=hidden[0] if len(hidden) == 1 else hidden, output=output,
                   init=pick("init"), seed=args.seed, dtype=args.dtype,
                   l2=args.l2, keep_prob=args.keep_prob)
+    if group is not None and args.backend == "cupy":
+        import cupy
+
+        # One GPU per process: the processes of a node share out its GPUs.
+        cupy.cuda.Device(distributed.local_rank(group) % cupy.cuda.runtime.getDeviceCount()).use()
     X_train, Y_train, X_test, Y_test = _on_backend(
         (data.X_train, data.Y_train, data.X_test, data.Y_test), args.backend)
     print(f"{data.name}: X_train {tuple(X_train.shape)}, X_test {tuple(X_test.shape)}; "
           f"{net!r} on {args.backend} ({_backend.device(X_train)})")
+    X_fit, Y_fit = X_train, Y_train
+    if group is not None:
+        # Every process has loaded everything; each trains on its share of the columns.
+        X_fit, Y_fit = distributed.shard(X_train, Y_train, group)
+        print(f"data-parallel over {group.size} processes (this output is rank 0's); gradients "
+              f"all-reduced by {group.transport(_backend.namespace(X_fit), _backend.device(X_fit))}")
 
     by_epochs = args.epochs is not None
     schedule = dict(epochs=args.epochs, batch_size=args.batch_size) if by_epochs else dict(
@@ -229,16 +246,18 @@ def train(args: argparse.Namespace) -> None:
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     start = time.perf_counter()
-    history = net.fit(X_train, Y_train, **schedule, optimizer=args.optimizer,
+    history = net.fit(X_fit, Y_fit, **schedule, optimizer=args.optimizer,
                       learning_rate=pick("learning_rate"), validation_split=args.validation_split,
                       early_stopping=args.early_stopping, verbose=progress,
                       on_record=None if progress else report,
-                      checkpoint=args.checkpoint, resume=resume)
+                      checkpoint=args.checkpoint, resume=resume, comm=group)
     seconds = time.perf_counter() - start
     if history.stopped_early:
         print(f"stopped early; kept the parameters of record {history.best}")
     print(f"trained in {seconds:.2f} s")
     _print_scores(net, X_train, Y_train, X_test, Y_test)
+    if group is not None and group.rank != 0:
+        return  # every process holds the same parameters: rank 0 writes the files
     if args.save:
         net.save(args.save)
         print(f"saved to {args.save}")
@@ -343,30 +362,37 @@ def gradcheck(args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _parse(argv)
-        if args.command == "train":
-            # Overflow on the way to a NaN is reported once, as a divergence, not as
-            # NumPy's warnings from every operation it passes through.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                train(args)
-        elif args.command == "evaluate":
-            evaluate(args)
-        elif args.command == "predict":
-            predict(args)
-        elif args.command == "info":
-            info(args)
-        elif args.command == "gradcheck":
-            return 0 if gradcheck(args) else 1
-        elif args.command == "bench":
-            from .bench import run_from_args
-
-            return run_from_args(args)
+        group = distributed.world()  # started by mpirun as several processes, or None
+        if group is not None and group.rank != 0:
+            sys.stdout = open(os.devnull, "w")  # one process speaks; errors still reach stderr
+        with distributed.abort_on_error(group):
+            return _run(_parse(argv), group)
     except XpnetError as exc:
         print(f"xpnet: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("xpnet: interrupted", file=sys.stderr)
         return 130
+
+
+def _run(args: argparse.Namespace, group) -> int:
+    if args.command == "train":
+        # Overflow on the way to a NaN is reported once, as a divergence, not as
+        # NumPy's warnings from every operation it passes through.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            train(args, group)
+    elif args.command == "evaluate":
+        evaluate(args)
+    elif args.command == "predict":
+        predict(args)
+    elif args.command == "info":
+        info(args)
+    elif args.command == "gradcheck":
+        return 0 if gradcheck(args) else 1
+    elif args.command == "bench":
+        from .bench import run_from_args
+
+        return run_from_args(args)
     return 0
 
 

@@ -224,7 +224,7 @@ class _Loop:
                 J, hits = self.totals(loss, hits, m)
                 if self.record(state, i, J + float(penalty), hits, n_predictions, validation, before):
                     break
-            if plan.checkpoint_every and state.step % plan.checkpoint_every == 0:
+            if self.on_checkpoint and state.step % plan.checkpoint_every == 0:
                 self.on_checkpoint(state)
         return self.finish(state)
 
@@ -256,7 +256,7 @@ class _Loop:
             if self.record(state, state.step, J + float(penalty_sum) / m, hits, n_predictions,
                            self.validate(state), self.snapshot(state.params), epoch=state.epoch):
                 break
-            if plan.checkpoint_every and state.epoch % plan.checkpoint_every == 0:
+            if self.on_checkpoint and state.epoch % plan.checkpoint_every == 0:
                 self.on_checkpoint(state)
         return self.finish(state)
 
