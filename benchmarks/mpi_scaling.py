@@ -8,8 +8,10 @@ steps on a global batch of ``--m`` examples split over the processes (strong
 scaling: the same work, shared out). Each process gets ``--threads`` BLAS
 threads (1 by default, so N processes use N cores). Reported: seconds per
 step, examples per second, the scaling efficiency (throughput on N processes
-over N times that on one), and the time per step spent in the gradient
-all-reduce (``Group.comm_seconds``: MPI itself and the flattening copies).
+over N times that on one), the time per step spent in the gradient
+all-reduce (``Group.comm_seconds``: MPI, the flattening copies, and the wait
+for the slowest process), and a bare all-reduce of the same size with every
+process ready (the wire alone).
 """
 
 from __future__ import annotations
@@ -43,12 +45,22 @@ def worker(args) -> None:
     group.comm.Barrier()
     seconds = time.perf_counter() - start
     comm_seconds = group.comm.allreduce(group.comm_seconds, op=MPI.MAX)
+    # The all-reduce alone, every process ready: what the wire costs, without the
+    # wait for the slowest process's backward pass that comm_seconds includes.
+    buffer = np.ones(sum(W.size + b.size for W, b in net.params), dtype=np.float32)
+    bare = []
+    for _ in range(args.steps):
+        group.comm.Barrier()
+        t = time.perf_counter()
+        group.comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+        bare.append(time.perf_counter() - t)
     if group.rank == 0:
         print(json.dumps({
             "processes": group.size, "m": args.m, "steps": args.steps,
             "seconds_per_step": seconds / args.steps,
             "examples_per_second": args.m * args.steps / seconds,
             "comm_seconds_per_step": comm_seconds / group.allreduces,
+            "bare_allreduce_seconds": float(np.median(bare)), "floats": int(buffer.size),
         }))
 
 
@@ -69,13 +81,17 @@ def launch(args) -> None:
     base = rows[0]["examples_per_second"] / rows[0]["processes"]
     print(f"wide network [3072, 1024, 1024, 10], float32, global batch m = {args.m}, "
           f"{args.threads} BLAS thread(s) per process, {args.steps} steps")
-    print("| processes | s / step | examples / s | scaling efficiency | all-reduce s / step | share |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"gradients: {rows[0]['floats']} float32 ({rows[0]['floats'] * 4 / 2**20:.1f} MiB) "
+          "all-reduced per step")
+    print("| processes | s / step | examples / s | scaling efficiency | in all-reduce / step "
+          "| share of step | bare all-reduce |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         efficiency = row["examples_per_second"] / (row["processes"] * base)
         share = row["comm_seconds_per_step"] / row["seconds_per_step"]
         print(f"| {row['processes']} | {row['seconds_per_step']:.3f} | {row['examples_per_second']:.0f} "
-              f"| {efficiency:.2f} | {row['comm_seconds_per_step'] * 1e3:.1f} ms | {share:.1%} |")
+              f"| {efficiency:.2f} | {row['comm_seconds_per_step'] * 1e3:.1f} ms | {share:.1%} "
+              f"| {row['bare_allreduce_seconds'] * 1e3:.1f} ms |")
 
 
 def main() -> None:
