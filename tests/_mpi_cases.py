@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     from mpi4py import MPI
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=[*CASES, "fail", "abort"])
+    parser.add_argument("case", choices=[*CASES, "fail", "abort", "unseeded"])
     parser.add_argument("out")
     parser.add_argument("--uneven", action="store_true")
     parser.add_argument("--checkpoint")
@@ -138,6 +138,13 @@ def main(argv=None) -> int:
         return 0
 
     fit = {}
+    if args.case == "unseeded":
+        # No seed anywhere: rank 0's initial parameters and shuffle seed are everyone's.
+        X, Y = distributed.shard(*case_data("adam_minibatch"), comm)
+        net = xpnet.Network([2, 16, 8, 3], hidden="relu", output="softmax", keep_prob=0.8)
+        net.fit(X, Y, epochs=2, batch_size=32, optimizer="adam", comm=comm)
+        seeds = comm.gather(distributed.Group(comm).seed(None), root=0)
+        return save(net, args.out, comm, seeds_identical=seeds is None or len(set(seeds)) == 1)
     if args.checkpoint:
         fit["checkpoint"] = args.checkpoint
         fit["checkpoint_every"] = 1
@@ -153,13 +160,18 @@ def main(argv=None) -> int:
         net = run(args.case, comm, uneven=args.uneven, **fit)
     except Stop:
         return 0
+    return save(net, args.out, comm)
+
+
+def save(net, out, comm, **extra) -> int:
+    """Rank 0 writes the result, and whether every process ended with the same parameters."""
     arrays = result(net)
     everyone = comm.gather({k: v for k, v in arrays.items() if k[0] in "Wb"}, root=0)
     if comm.Get_rank() == 0:
         identical = all(
             all(np.array_equal(other[k], everyone[0][k]) for k in everyone[0]) for other in everyone
         )
-        np.savez(args.out, ranks_identical=identical, size=comm.Get_size(), **arrays)
+        np.savez(out, ranks_identical=identical, size=comm.Get_size(), **arrays, **extra)
     return 0
 
 

@@ -37,8 +37,15 @@ EPOCH_RUN = dict(epochs=6, batch_size=50, optimizer="adam", learning_rate=0.01)
 ITERATION_RUN = dict(iterations=60, record_every=10, optimizer="momentum", learning_rate=0.5)
 
 
+@pytest.fixture(params=["host masks", "counter masks"])
+def masks_route(request, monkeypatch):
+    """Dropout masks drawn on the host (CPU), or from counters (what a GPU uses; here on NumPy)."""
+    if request.param == "counter masks":
+        monkeypatch.setattr(xpnet._backend, "on_accelerator", lambda xp, device: True)
+
+
 @pytest.mark.parametrize("settings", [EPOCH_RUN, ITERATION_RUN], ids=["epochs", "iterations"])
-def test_resumed_fit_equals_uninterrupted_fit_bit_for_bit(settings, flower, tmp_path):
+def test_resumed_fit_equals_uninterrupted_fit_bit_for_bit(settings, flower, tmp_path, masks_route):
     path = tmp_path / "run.ckpt"
     reference = net()
     reference_history = reference.fit(*flower, **settings)

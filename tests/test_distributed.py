@@ -114,6 +114,11 @@ def test_sizes_from_the_data_agree_when_a_shard_lacks_a_class(mpi, single_runs, 
     assert_same_run(result, single_runs["logistic_sorted"])
 
 
+def test_without_seeds_every_process_trains_with_rank_0s(mpi, tmp_path):
+    result = run_case(2, "unseeded", tmp_path / "out.npz")
+    assert result["ranks_identical"] and result["seeds_identical"]
+
+
 def test_checkpoint_from_2_processes_resumes_on_3(mpi, single_runs, tmp_path):
     checkpoint = tmp_path / "run.ckpt"
     done = mpirun(2, str(WORKER), "adam_minibatch", str(tmp_path / "unused.npz"),

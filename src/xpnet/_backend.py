@@ -113,6 +113,14 @@ def supports_inplace(xp: ModuleType) -> bool:
     return not array_api_compat.is_jax_namespace(xp)
 
 
+def on_accelerator(xp: ModuleType, device: Any) -> bool:
+    """Whether arrays of ``xp`` on ``device`` live on a GPU (or another accelerator), where
+    every host transfer inside a step would make the device wait."""
+    if array_api_compat.is_cupy_namespace(xp):
+        return True
+    return device is not None and "cpu" not in str(device).lower()
+
+
 def to_host(x: Any) -> np.ndarray:
     """A NumPy copy (or view, where free) of array ``x`` from any backend or device."""
     if isinstance(x, np.ndarray):

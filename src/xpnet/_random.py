@@ -1,40 +1,102 @@
-"""Random numbers for training, drawn on the host and moved to the device.
+"""Random numbers for training: shuffles and dropout masks, seeded, the same on every backend.
 
-The array API standard has no RNG, so shuffles and dropout masks come from one
-seeded ``numpy.random.Generator`` per fit. Every backend therefore sees the
-same shuffles and masks for the same seed, and the generator's state can be
-saved in a checkpoint and restored for a bit-identical resume.
+The array API standard has no RNG. Two sources, both a function of the seed alone:
+
+- Shuffles come from one seeded ``numpy.random.Generator`` on the host: one
+  permutation an epoch, moved to the device in one transfer. Its state goes
+  into checkpoints, for a bit-identical resume.
+- Dropout masks, a fresh (n[l], m) array per hidden layer and step, come from
+  that generator too on the CPU. On a GPU that would be a host draw and a
+  transfer every step, which makes the device wait: there the masks are
+  computed on the device instead, by :func:`counter_masks`, a hash of
+  (seed, step, layer, row, column) written with the standard's integer
+  operations (the capability route of DESIGN.md rule 3). Its masks are
+  bit-identical on every backend, so the tests check it on the CPU.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import _backend
 
+_MASK31 = (1 << 31) - 1
+# The multiplier of a well-mixing 32-bit integer hash (xor-shift, multiply, twice),
+# kept here to 31 bits: every product stays below 2**58, exact in int64 on every
+# backend, with no reliance on how a library wraps an overflow.
+_MULTIPLIER = 0x45D9F3B
 
-class HostRandom:
-    """Seeded draws on the host, delivered as arrays of ``xp`` on ``device``."""
 
-    def __init__(self, seed: int | None, *, xp, device=None, dtype: str = "float64"):
+def _mix(x):
+    """A 31-bit integer hash of x in [0, 2**31): a Python int, or elementwise on an int64 array."""
+    x = x ^ (x >> 16)
+    x = (x * _MULTIPLIER) & _MASK31
+    x = x ^ (x >> 15)
+    x = (x * _MULTIPLIER) & _MASK31
+    return x ^ (x >> 16)
+
+
+def counter_masks(key: int, step: int, sizes: Sequence[int], m: int, keep_prob: float, *,
+                  xp, device=None, dtype, columns=None) -> list:
+    """D[l] for each hidden size n[l], for update ``step`` of a batch of ``m`` examples:
+    (n[l], m) arrays of 0 and 1/keep_prob, computed on ``device`` from counters alone.
+
+    Entry (i, k) of layer l keeps its unit when hash(key, step, l, i, k) < keep_prob·2**31.
+    ``columns`` (an integer array of ``xp`` on ``device``) gives only those
+    columns k of the batch: a process of data-parallel training keeps its own.
+    """
+    if columns is None:
+        columns = xp.arange(m, dtype=xp.int64, device=device)
+    columns = xp.reshape(columns, (1, -1))
+    threshold = int(keep_prob * 2**31)
+    step_stream = _mix((_mix(key & _MASK31) + (step & _MASK31)) & _MASK31)
+    masks = []
+    for l, n in enumerate(sizes, start=1):
+        layer_stream = _mix((step_stream + l) & _MASK31)
+        rows = xp.reshape(xp.arange(n, dtype=xp.int64, device=device), (-1, 1))
+        h = _mix((_mix((rows + layer_stream) & _MASK31) + columns) & _MASK31)
+        masks.append(xp.astype(h < threshold, dtype) / keep_prob)
+    return masks
+
+
+class TrainingRandom:
+    """A fit's seeded randomness, delivered as arrays of ``xp`` on ``device``.
+
+    ``masks_on_device`` picks :func:`counter_masks` for dropout (what ``fit``
+    does on a GPU) over draws from the host generator.
+    """
+
+    def __init__(self, seed: int | None, *, xp, device=None, dtype: str = "float64",
+                 masks_on_device: bool = False):
         self.generator = np.random.default_rng(seed)
+        # The masks' key: from the seed alone, so it takes nothing from the generator's
+        # stream, and a resumed fit (same seed) has it again.
+        self.key = int(np.random.SeedSequence(seed).generate_state(1)[0]) & _MASK31
         self.xp, self.device, self.dtype = xp, device, dtype
+        self.masks_on_device = masks_on_device
 
     def permutation(self, m: int) -> np.ndarray:
         """A shuffled order of the m examples: a NumPy integer array, on the host, where
         the data-parallel bookkeeping (``xpnet.distributed.Shard``) splits it."""
         return self.generator.permutation(m)
 
-    def dropout_masks(self, sizes: Sequence[int], m: int, keep_prob: float,
+    def dropout_masks(self, sizes: Sequence[int], m: int, keep_prob: float, *, step: int,
                       columns: np.ndarray | None = None) -> list:
-        """D[l] for each hidden size n[l]: (n[l], m) arrays of 0 and 1/keep_prob (inverted dropout).
+        """D[l] for each hidden size n[l]: (n[l], m) arrays of 0 and 1/keep_prob (inverted
+        dropout) for update ``step`` of a batch of m examples.
 
-        With ``columns``, only those columns of the (n[l], m) draw are delivered: a
-        process of data-parallel training draws the masks of the whole batch, as one
-        process would, and keeps the columns of the examples it holds.
+        With ``columns`` (a NumPy integer array), only those columns of the batch
+        are delivered: a process of data-parallel training draws the masks of the
+        whole batch, as one process would, and keeps the columns of its examples.
         """
+        if self.masks_on_device:
+            if columns is not None:
+                columns = _backend.from_host(columns.astype(np.int64), self.xp, self.device)
+            return counter_masks(self.key, step, sizes, m, keep_prob, xp=self.xp,
+                                 device=self.device, columns=columns,
+                                 dtype=_backend.dtype_by_name(self.xp, self.dtype))
         masks = []
         for n in sizes:
             keep = self.generator.random((n, m)) < keep_prob
@@ -44,7 +106,7 @@ class HostRandom:
         return masks
 
     @property
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """The generator's state, JSON-serializable (for checkpoints)."""
         return self.generator.bit_generator.state
 

@@ -144,6 +144,9 @@ class SingleProcess:
     def max(self, value: int) -> int:
         return value
 
+    def seed(self, seed: int | None) -> int | None:
+        return seed
+
 
 class Group:
     """A data-parallel group: an mpi4py communicator, and the collectives training needs.
@@ -184,7 +187,7 @@ class Group:
     def transport(self, xp, device=None) -> str:
         """How gradients of namespace ``xp`` on ``device`` travel, in words (``xpnet train``
         says it once)."""
-        if not _on_gpu(xp, device):
+        if not _backend.on_accelerator(xp, device):
             return "MPI on host memory"
         if _backend.backend_name(xp) == "cupy" and self.cuda_aware:
             return "CUDA-aware MPI on device memory"
@@ -204,6 +207,13 @@ class Group:
         from mpi4py import MPI
 
         return self.comm.allreduce(int(value), op=MPI.MAX)
+
+    def seed(self, seed: int | None) -> int:
+        """The seed of the shuffles and masks, the same on every process: rank 0's
+        fresh entropy where ``seed`` is None."""
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+        return self.comm.bcast(seed, root=0)
 
     def sum_gradients(self, grads: list, *, xp) -> list:
         """[(ΣdW[l], Σdb[l])]: each gradient summed over the processes, all in one all-reduce."""
@@ -335,12 +345,6 @@ def _raised_together(exc: BaseException) -> bool:
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def _on_gpu(xp, device) -> bool:
-    if _backend.backend_name(xp) == "cupy":
-        return True
-    return device is not None and "cpu" not in str(device).lower()
 
 
 def _query_cuda_aware() -> bool:

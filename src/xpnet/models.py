@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from . import _backend, _validation, activations, distributed, initializers, losses, network, optimizers
 from . import checkpoint as checkpoints
 from ._progress import Progress
-from ._random import HostRandom
+from ._random import TrainingRandom
 from .errors import BackendError, ConfigError, DivergenceError, NotFittedError
 from .training import History, Plan, TrainState, train
 
@@ -295,8 +295,9 @@ class Network:
         except Exception as exc:
             error = exc
         group.agree(error)
-        random = HostRandom(self.seed if shuffle_seed is None else shuffle_seed,
-                            xp=xp, device=device, dtype=self.dtype)
+        random = TrainingRandom(group.seed(self.seed if shuffle_seed is None else shuffle_seed),
+                                xp=xp, device=device, dtype=self.dtype,
+                                masks_on_device=_backend.on_accelerator(xp, device))
         shard = group.shard(X.shape[1])
         X, Y, validation, shard, validation_shard = self._validation(
             X, Y, shard, validation_data, validation_split, group, random)

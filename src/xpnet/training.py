@@ -12,7 +12,7 @@ Two ways to count training:
 The loop runs entirely in the namespace ``xp`` of the data. It reads values
 back to the host only when it records, so a GPU is never made to wait inside a
 step. Random numbers (shuffles, dropout masks) come from ``random``, an object
-the caller provides (see ``xpnet._random.HostRandom``).
+the caller provides (see ``xpnet._random.TrainingRandom``).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class _Loop:
         masks = None
         if arch.keep_prob < 1.0:
             masks = self.random.dropout_masks(arch.layer_dims[1:-1], m, arch.keep_prob,
-                                              columns=within)
+                                              step=state.step, columns=within)
         A_L, caches = network.forward(state.params, X, arch, xp=xp, masks=masks)
         loss = hits = penalty = None
         if measure:
