@@ -31,12 +31,34 @@ def _cuda_available() -> bool:
         return False
 
 
+def _torch_cuda_available() -> bool:
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+#: Backend ids of the ``xp`` fixture: the namespace, the device its arrays go to
+#: (None: the library's default), and whether it can run here (and why not).
+BACKENDS = {
+    "numpy": ("numpy", None),
+    "array_api_strict": ("array_api_strict", None),
+    "torch": ("torch", None),
+    "jax": ("jax", None),  # its default device: the GPU where JAX has one
+    "cupy": ("cupy", None),
+    "torch_cuda": ("torch", "cuda"),  # xpnet's code on torch tensors on a CUDA device
+}
+
+
 def _backend_params():
-    for name in ("numpy", "array_api_strict", "torch", "jax", "cupy"):
-        module = "array_api_strict" if name == "array_api_strict" else name
+    for name, (module, _) in BACKENDS.items():
         if name == "cupy":
             installed = _cuda_available()
             why = "cupy needs an installed cupy and a CUDA device"
+        elif name == "torch_cuda":
+            installed = _torch_cuda_available()
+            why = "torch_cuda needs torch with a CUDA device"
         else:
             installed = importlib.util.find_spec(module) is not None
             why = f"{name} is not installed"
@@ -44,15 +66,27 @@ def _backend_params():
         yield pytest.param(name, id=name, marks=marks)
 
 
+_current_device = {}  # namespace -> device, for the test running now
+
+
 @pytest.fixture(params=list(_backend_params()))
 def xp(request):
-    """The array-API namespace of one backend (jax with float64 enabled)."""
-    return _backend.namespace_by_name(request.param)
+    """The array-API namespace of one backend (jax with float64 enabled); the test's arrays
+    made with :func:`asarray` go to that backend's device (CUDA for torch_cuda)."""
+    module, device = BACKENDS[request.param]
+    namespace = _backend.namespace_by_name(module)
+    if device is not None:
+        import torch
+
+        device = torch.device(device)
+        _current_device[namespace] = device
+    yield namespace
+    _current_device.pop(namespace, None)
 
 
 def asarray(a, xp):
-    """A NumPy (or nested list) value as an array of ``xp`` on its default device."""
-    return _backend.from_host(np.asarray(a), xp)
+    """A NumPy (or nested list) value as an array of ``xp`` on the test's device."""
+    return _backend.from_host(np.asarray(a), xp, _current_device.get(xp))
 
 
 def to_numpy(x) -> np.ndarray:

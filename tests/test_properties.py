@@ -26,7 +26,7 @@ from hypothesis.extra.array_api import make_strategies_namespace
 
 from xpnet import _backend, activations, losses
 
-from conftest import to_numpy
+from conftest import asarray, to_numpy
 
 xps = make_strategies_namespace(array_api_strict)
 sx = array_api_strict
@@ -139,8 +139,8 @@ def check_activation(name, dtype, backend, data, shape):
     act = activations.get(name)
     Z_strict = data.draw(matrices(dtype, shape=shape), label="Z")
     dA_strict = data.draw(xps.arrays(DTYPES[dtype], Z_strict.shape, elements=finite(dtype)), label="dA")
-    Z = _backend.from_host(to_numpy(Z_strict), xp)
-    dA = _backend.from_host(to_numpy(dA_strict), xp)
+    Z = asarray(to_numpy(Z_strict), xp)
+    dA = asarray(to_numpy(dA_strict), xp)
     # NumPy's kernels (and array_api_strict's): an overflow, a division by zero or an
     # invalid operation is a failure; underflow to 0 (e^−|Z|, slope·tiny) is correct.
     with np.errstate(over="raise", divide="raise", invalid="raise"):
