@@ -185,6 +185,17 @@ def test_bad_options_are_refused():
         bench.resolve_target("numpy", "gpu")
     with pytest.raises(ConfigError, match="kind"):
         bench.Workload("w", (2, 1), "train", 4)
+    with pytest.raises(ConfigError, match="precision"):
+        bench.run([], precision="fp8")
+    with pytest.raises(ConfigError, match="float32"):
+        bench.run([], dtype="float64", precision="tf32")
+
+
+def test_a_tf32_run_says_so_in_its_header():
+    report = bench.run([], extra=TINY[2:], backend="numpy", repeat=1, peers=(), memory=False,
+                       precision="tf32")
+    assert report["environment"]["precision"] == "tf32"
+    assert "with TF32 products" in bench.tables(report)
 
 
 def test_synchronize_returns_its_input(xp):

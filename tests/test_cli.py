@@ -41,6 +41,14 @@ def test_train_takes_layers_activations_dtype_and_backend():
     assert "float64" in run.stdout and "array_api_strict" in run.stdout
 
 
+def test_train_takes_tf32_precision_for_float32_only():
+    run = xpnet("train", "--iterations", "20", "--precision", "tf32")
+    assert run.returncode == 0, run.stderr
+    refused = xpnet("train", "--iterations", "20", "--precision", "tf32", "--dtype", "float64")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("xpnet: error: precision='tf32'")
+
+
 def test_train_on_the_cat_data():
     if not CAT_DATA.is_dir():
         pytest.skip(f"cat data not found at {CAT_DATA}")

@@ -6,6 +6,7 @@ import pytest
 import xpnet
 from xpnet import _backend
 from xpnet.data import planar_flower
+from xpnet.errors import ConfigError
 
 from conftest import asarray, assert_in_namespace, to_numpy
 
@@ -193,3 +194,53 @@ def test_fit_leaves_arrays_the_caller_holds_untouched(xp, flower):
     net.fit(X, Y, iterations=5, learning_rate=1.2, optimizer="adam")
     for saved, held in before:
         np.testing.assert_array_equal(to_numpy(held), saved)
+
+
+# -- precision ---------------------------------------------------------------------
+
+
+def test_precision_tf32_needs_float32():
+    with pytest.raises(ConfigError, match="float32"):
+        xpnet.Network([2, 3, 1], dtype="float64", precision="tf32")
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(ConfigError, match="precision must be one of full, tf32"):
+        xpnet.Network([2, 3, 1], precision="bf16")
+
+
+def test_tf32_is_the_same_as_full_precision_on_a_cpu(xp, flower):
+    X, Y = (asarray(a, xp) for a in flower)
+    if "cpu" not in str(_backend.device(X)).lower():
+        pytest.skip("on an accelerator TF32 differs from float32, by design")
+    nets = [xpnet.Network([2, 4, 1], hidden="tanh", seed=1, precision=p) for p in ("full", "tf32")]
+    for net in nets:
+        net.fit(X, Y, iterations=20)
+    for (W, _), (W_tf32, _) in zip(nets[0].params, nets[1].params):
+        np.testing.assert_array_equal(to_numpy(W_tf32), to_numpy(W))
+
+
+def test_tf32_is_switched_on_for_torch_within_the_model_and_off_after():
+    torch = pytest.importorskip("torch")
+    seen = []
+    net = xpnet.Network([2, 3, 1], precision="tf32", seed=0)
+    X = torch.ones((2, 5))
+    net.fit(X, torch.ones((1, 5)), iterations=2,
+            on_record=lambda history: seen.append(torch.backends.cuda.matmul.allow_tf32))
+    assert seen == [True, True]
+    assert torch.backends.cuda.matmul.allow_tf32 is False
+
+
+def test_full_precision_keeps_jax_products_at_highest():
+    jax = pytest.importorskip("jax")
+    seen = []
+    net = xpnet.Network([2, 3, 1], seed=0)
+    xp = _backend.namespace_by_name("jax")
+    net.fit(xp.ones((2, 5)), xp.ones((1, 5)), iterations=1,
+            on_record=lambda history: seen.append(jax.config.jax_default_matmul_precision))
+    assert seen == ["highest"]
+
+
+def test_precision_travels_with_the_config():
+    net = xpnet.Network([2, 3, 1], precision="tf32")
+    assert xpnet.Network(**net.get_config()).precision == "tf32"

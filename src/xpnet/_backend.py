@@ -94,17 +94,50 @@ def dtype_by_name(xp: ModuleType, name: str) -> Any:
     return getattr(xp, name)
 
 
-def full_precision():
-    """A context in which products run at their dtype's full precision.
+#: What ``precision=`` accepts: "full" (products at their dtype's precision) or "tf32"
+#: (float32 storage, products on TF32 tensor cores: GPUs of compute capability 8.0 and up).
+PRECISIONS = ("full", "tf32")
 
-    JAX on an Ampere-or-newer GPU runs float32 matrix products in TF32 by default
-    (a 10-bit mantissa; seen on an H200 as 3e-4 relative error in predictions).
-    xpnet's float32 means float32: TF32 is for an explicit opt-in, not a default.
+
+@contextlib.contextmanager
+def matmul_precision(precision: str = "full"):
+    """A context in which float32 matrix products run at ``precision``, on every library
+    already imported; each library's own setting comes back afterwards.
+
+    "full": float32 means float32. JAX on an Ampere-or-newer GPU would run float32
+    products in TF32 by default (a 10-bit mantissa; seen on an H200 as 3e-4
+    relative error in predictions), and CuPy does where CUPY_TF32=1.
+    "tf32": JAX, PyTorch (CUDA) and CuPy run them on TF32 tensor cores, the
+    explicit opt-in. CPUs have no TF32: there both are the same.
     """
-    jax = sys.modules.get("jax")
-    if jax is None:
-        return contextlib.nullcontext()
-    return jax.default_matmul_precision("highest")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    tf32 = precision == "tf32"
+    with contextlib.ExitStack() as stack:
+        jax = sys.modules.get("jax")
+        if jax is not None:
+            stack.enter_context(jax.default_matmul_precision("tensorfloat32" if tf32 else "highest"))
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.backends.cuda.matmul.allow_tf32 != tf32:
+            stack.callback(setattr, torch.backends.cuda.matmul, "allow_tf32",
+                           torch.backends.cuda.matmul.allow_tf32)
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+        cupy = sys.modules.get("cupy")
+        if cupy is not None and cupy.cuda.is_available():
+            # CuPy keeps one compute type per dtype for its cuBLAS products (2-D operands:
+            # all of xpnet's); a change applies from the next product on.
+            linalg = importlib.import_module("cupy._core._routines_linalg")
+            wanted = linalg.COMPUTE_TYPE_TF32 if tf32 else linalg.COMPUTE_TYPE_DEFAULT
+            previous = linalg.get_compute_type(np.float32)
+            if previous != wanted:
+                stack.callback(linalg.set_compute_type, np.float32, previous)
+                linalg.set_compute_type(np.float32, wanted)
+        yield
+
+
+def full_precision():
+    """``matmul_precision("full")``: every product at its dtype's full precision."""
+    return matmul_precision("full")
 
 
 def supports_inplace(xp: ModuleType) -> bool:

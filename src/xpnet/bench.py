@@ -424,32 +424,34 @@ def _to_target(a: np.ndarray, target: Target, dtype: str):
 # -- xpnet ---------------------------------------------------------------------------
 
 
-def xpnet_step(params, X, Y, arch, opt, opt_state, *, xp):
+def xpnet_step(params, X, Y, arch, opt, opt_state, *, xp, precision: str = "full"):
     """One update with xpnet's core: forward, backward, optimizer; returns (params, state).
 
     Takes the optimizer's route that ``fit`` takes: in place where the backend
-    allows it (``params`` are the benchmark's own), pure elsewhere.
+    allows it (``params`` are the benchmark's own), pure elsewhere; and its
+    ``precision`` of the products, as fit does (JAX's GPU default is TF32).
     """
-    with _backend.full_precision():  # as fit does: float32 products stay float32 on JAX's GPU
+    with _backend.matmul_precision(precision):
         _, caches = network.forward(params, X, arch, xp=xp)
         grads = network.backward(params, caches, Y, arch, xp=xp)
         update = opt.update_inplace if _backend.supports_inplace(xp) else opt.update
         return update(params, grads, opt_state, xp=xp)
 
 
-def _network(w: Workload, dtype: str):
+def _network(w: Workload, dtype: str, precision: str = "full"):
     from .models import Network
 
     return Network(list(w.layers), hidden="relu", output=w.output, init="xavier", seed=1,
-                   dtype=dtype)
+                   dtype=dtype, precision=precision)
 
 
-def xpnet_runner(w: Workload, data: HostData, target: Target, dtype: str) -> Runner:
+def xpnet_runner(w: Workload, data: HostData, target: Target, dtype: str,
+                 precision: str = "full") -> Runner:
     """xpnet on ``target``: Network.fit for "fit" and "epoch", the core for "step"."""
     xp = target.xp
     X, Y = _to_target(data.X, target, dtype), _to_target(data.Y, target, dtype)
     init = initial_params(w, dtype)
-    net = _network(w, dtype)
+    net = _network(w, dtype, precision)
     if w.kind == "step":
         arch = net.architecture
         params = tuple((_to_target(W, target, dtype), _to_target(b, target, dtype)) for W, b in init)
@@ -457,7 +459,7 @@ def xpnet_runner(w: Workload, data: HostData, target: Target, dtype: str) -> Run
         state = opt.init(params, xp=xp)
 
         def run():
-            new_params, _ = xpnet_step(params, X, Y, arch, opt, state, xp=xp)
+            new_params, _ = xpnet_step(params, X, Y, arch, opt, state, xp=xp, precision=precision)
             _backend.synchronize(new_params)
 
         return Runner(run)
@@ -754,22 +756,27 @@ def _ratio(a, b):
 
 
 def compare(w: Workload, target: Target, dtype: str, *, repeat: int = 3,
-            peers: Sequence[str] = PEERS, memory: bool = True) -> dict:
-    """Time xpnet, the peers and the bare GEMMs on workload ``w``; one row of the report."""
+            peers: Sequence[str] = PEERS, memory: bool = True, precision: str = "full") -> dict:
+    """Time xpnet, the peers and the bare GEMMs on workload ``w``; one row of the report.
+
+    Everything runs with float32 products at ``precision`` ("tf32": on TF32
+    tensor cores, where the GPU has them)."""
     data = host_data(w)
     times: dict[str, float | None] = {}
     notes: dict[str, str] = {"data": data.source}
-    times["xpnet"] = statistics.median(measure(xpnet_runner(w, data, target, dtype), repeat))
-    for peer in PEERS:
-        if peer not in peers:
-            times[peer], notes[peer] = None, "not asked for"
-            continue
-        try:
-            times[peer] = statistics.median(
-                measure(PEER_RUNNERS[peer](w, data, target.kind, dtype), repeat))
-        except Unavailable as exc:
-            times[peer], notes[peer] = None, str(exc)
-    times["gemm"] = time_workload_gemms(w, target, dtype, repeat)
+    with _backend.matmul_precision(precision):
+        times["xpnet"] = statistics.median(
+            measure(xpnet_runner(w, data, target, dtype, precision), repeat))
+        for peer in PEERS:
+            if peer not in peers:
+                times[peer], notes[peer] = None, "not asked for"
+                continue
+            try:
+                times[peer] = statistics.median(
+                    measure(PEER_RUNNERS[peer](w, data, target.kind, dtype), repeat))
+            except Unavailable as exc:
+                times[peer], notes[peer] = None, str(exc)
+        times["gemm"] = time_workload_gemms(w, target, dtype, repeat)
     row = {
         "workload": w.name,
         "title": w.title,
@@ -846,7 +853,8 @@ def _numpy_blas() -> str:
 def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device: str = "auto",
         dtype: str = "float32", iterations: int = 2500, repeat: int = 3,
         peers: Sequence[str] = PEERS, memory: bool = True,
-        extra: Sequence[Workload] = (), progress: Callable[[str], None] | None = None) -> dict:
+        extra: Sequence[Workload] = (), progress: Callable[[str], None] | None = None,
+        precision: str = "full") -> dict:
     """The whole comparison: {"environment": {...}, "workloads": [row, ...]}.
 
     ``names`` picks standard workloads (:data:`WORKLOAD_NAMES`); ``extra`` adds
@@ -855,6 +863,10 @@ def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device
     _positive(repeat, "repeat")
     _positive(iterations, "iterations")
     _backend.dtype_by_name(np, dtype)
+    if precision not in _backend.PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(_backend.PRECISIONS)}, got {precision!r}")
+    if precision == "tf32" and dtype != "float32":
+        raise ConfigError("precision tf32 is for float32 products: use --dtype float32")
     unknown = [p for p in peers if p not in PEERS]
     if unknown:
         raise ConfigError(f"unknown peers {unknown}: choose from {', '.join(PEERS)}")
@@ -866,12 +878,13 @@ def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device
         chosen.append(standard[name])
     chosen += list(extra)
     target = resolve_target(backend, device)
-    report = {"environment": environment(target, dtype, repeat), "workloads": []}
+    report = {"environment": environment(target, dtype, repeat) | {"precision": precision},
+              "workloads": []}
     for w in chosen:
         if progress:
             progress(f"{w.name}: {w.title or w.kind} ...")
         report["workloads"].append(compare(w, target, dtype, repeat=repeat, peers=peers,
-                                           memory=memory))
+                                           memory=memory, precision=precision))
     return report
 
 
@@ -901,7 +914,9 @@ def header_lines(env: dict) -> list[str]:
     torch = "n/a" if env.get("torch") is None else (
         f"{env['torch']} ({env.get('torch_threads')} threads)")
     lines = [
-        f"backend {env['backend']} on {env['device']}, {env['dtype']}; torch and jax on the "
+        f"backend {env['backend']} on {env['device']}, {env['dtype']}"
+        f"{'' if env.get('precision', 'full') == 'full' else ' with ' + env['precision'].upper() + ' products'}"
+        f"; torch and jax on the "
         f"{env['peer_device'].upper()}; median of {env['repeat']} after a warm-up",
         f"python {env['python']}, {env['cpus']} CPUs, {env['platform']}",
         f"numpy {env['numpy']} (BLAS: {env['numpy_blas']}); torch {torch}; "
@@ -970,6 +985,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="auto (the backend's GPU where it has one), cpu or gpu; "
                              "torch and jax run on the same kind of device")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    parser.add_argument("--precision", default="full", choices=_backend.PRECISIONS,
+                        help="tf32: float32 products on TF32 tensor cores, for xpnet, its peers and "
+                             "the bare GEMMs alike (NVIDIA GPUs from Ampere on)")
     parser.add_argument("--workloads", nargs="+", choices=WORKLOAD_NAMES, default=list(WORKLOAD_NAMES),
                         metavar="NAME", help=f"which to run (default: all): {', '.join(WORKLOAD_NAMES)}")
     parser.add_argument("--iterations", type=int, default=2500,
@@ -988,6 +1006,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the comparison for parsed options, print the tables, write the files; exit status."""
     report = run(args.workloads, backend=args.backend, device=args.device, dtype=args.dtype,
+                 precision=args.precision,
                  iterations=args.iterations, repeat=args.repeat, peers=args.peers,
                  memory=args.memory, progress=lambda text: print(text, file=sys.stderr, flush=True))
     text = tables(report)

@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="dropout keep probability on hidden layers (default: 1, no dropout)")
     model.add_argument("--seed", type=int, default=1, help="seed of the weights and shuffles (default: 1)")
     model.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    model.add_argument("--precision", default="full", choices=_backend.PRECISIONS,
+                       help="tf32: float32 products on TF32 tensor cores (NVIDIA GPUs from Ampere "
+                            "on; the same as full on a CPU)")
     fit = train.add_argument_group("training")
     fit.add_argument("--iterations", type=int,
                      help="full-batch updates (flower: 10000; cat: 2500; others: 2000)")
@@ -212,7 +215,7 @@ def train(args: argparse.Namespace, group=None) -> None:
     hidden = pick("hidden")
     net = Network([data.X_train.shape[0], *pick("layers"), n_y],
                   hidden=hidden[0] if len(hidden) == 1 else hidden, output=output,
-                  init=pick("init"), seed=args.seed, dtype=args.dtype,
+                  init=pick("init"), seed=args.seed, dtype=args.dtype, precision=args.precision,
                   l2=args.l2, keep_prob=args.keep_prob)
     if group is not None and args.backend == "cupy":
         import cupy

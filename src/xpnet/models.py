@@ -21,14 +21,14 @@ from .errors import BackendError, ConfigError, DivergenceError, NotFittedError
 from .training import History, Plan, TrainState, train
 
 
-def _full_precision(method):
-    """Run ``method`` with every matrix product at its dtype's full precision
-    (see ``_backend.full_precision``: JAX's GPU default is TF32)."""
+def _in_precision(method):
+    """Run ``method`` with the matrix products at the model's ``precision``
+    (see ``_backend.matmul_precision``: "full" unless TF32 is asked for)."""
 
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        with _backend.full_precision():
-            return method(*args, **kwargs)
+    def wrapper(self, *args, **kwargs):
+        with _backend.matmul_precision(self.precision):
+            return method(self, *args, **kwargs)
 
     return wrapper
 
@@ -62,6 +62,12 @@ class Network:
     keep_prob
         Inverted dropout on the hidden layers while training: each hidden unit
         is kept with this probability (1 = no dropout).
+    precision
+        "full" (the default): float32 products are float32 products. "tf32":
+        float32 storage with products on TF32 tensor cores (NVIDIA GPUs of
+        compute capability 8.0 and up, through CuPy, PyTorch or JAX), several
+        times faster for large layers, with a 10-bit mantissa in the products;
+        for float32 only, and the same as "full" on a CPU.
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class Network:
         leaky_slope: float = 0.01,
         l2: float = 0.0,
         keep_prob: float = 1.0,
+        precision: str = "full",
     ):
         self.layer_dims = _check_layer_dims(layer_dims)
         n_hidden = len(self.layer_dims) - 2
@@ -114,6 +121,14 @@ class Network:
         self.keep_prob = float(keep_prob)
         if not 0.0 < self.keep_prob <= 1.0:
             raise ConfigError(f"keep_prob must lie in (0, 1], got {keep_prob!r}")
+        if precision not in _backend.PRECISIONS:
+            raise ConfigError(
+                f"precision must be one of {', '.join(_backend.PRECISIONS)}, got {precision!r}"
+            )
+        if precision == "tf32" and dtype != "float32":
+            raise ConfigError(f"precision='tf32' computes float32 products: it needs "
+                              f"dtype='float32', not {dtype!r}")
+        self.precision = precision
         self.history: History | None = None
         self._params: tuple | None = None
         self._xp = _backend.namespace_by_name("numpy")
@@ -205,7 +220,7 @@ class Network:
 
     # -- training and inference --------------------------------------------------
 
-    @_full_precision
+    @_in_precision
     def fit(
         self,
         X,
@@ -408,7 +423,7 @@ class Network:
             self.layer_dims = dims
             self._initialize()
 
-    @_full_precision
+    @_in_precision
     def predict_proba(self, X):
         """A[L] (n[L], m) for X (n_x, m), in X's namespace and on X's device."""
         X, _, xp, device = self._inputs(X)
@@ -427,7 +442,7 @@ class Network:
             return xp.argmax(A, axis=0, keepdims=True)
         return A
 
-    @_full_precision
+    @_in_precision
     def score(self, X, Y) -> float:
         """Accuracy (a fraction in [0, 1]) for sigmoid and softmax outputs; R² for linear."""
         X, Y, xp, device = self._inputs(X, Y)
@@ -440,13 +455,13 @@ class Network:
         total = xp.sum((Y - xp.mean(Y, axis=1, keepdims=True)) ** 2, axis=1)
         return float(xp.mean(1.0 - residual / total))
 
-    @_full_precision
+    @_in_precision
     def cost(self, X, Y) -> float:
         """The cost J of the current parameters on (X, Y), as a Python float."""
         X, Y, xp, device = self._inputs(X, Y)
         return float(network.cost(self._params_in(xp, device), X, Y, self.architecture, xp=xp))
 
-    @_full_precision
+    @_in_precision
     def gradients(self, X, Y) -> list[tuple[Any, Any]]:
         """[(dW[1], db[1]), ..., (dW[L], db[L])] of the cost on (X, Y) at the current parameters."""
         X, Y, xp, device = self._inputs(X, Y)
@@ -465,6 +480,7 @@ class Network:
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("precision", "full")  # pickled before precision existed
         self.__dict__.update(state)
         self._xp = _backend.namespace_by_name("numpy")
 
@@ -483,6 +499,7 @@ class Network:
             "leaky_slope": self.leaky_slope,
             "l2": self.l2,
             "keep_prob": self.keep_prob,
+            "precision": self.precision,
         }
 
     def save(self, path) -> None:
