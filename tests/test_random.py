@@ -6,6 +6,7 @@ import pytest
 import xpnet
 from xpnet import _backend
 from xpnet._random import TrainingRandom, counter_masks
+from xpnet.data import planar_flower
 
 from conftest import asarray, assert_in_namespace, to_numpy
 
@@ -73,7 +74,7 @@ def test_fit_on_a_gpu_takes_its_masks_from_counters(on_a_gpu, monkeypatch):
         return counted(key, step, *args, **kwargs)
 
     monkeypatch.setattr(_random, "counter_masks", counting)
-    X, Y = xpnet.data.planar_flower(200, seed=0)
+    X, Y = planar_flower(200, seed=0)
     net = xpnet.Network([2, 6, 1], hidden="relu", seed=0, dtype="float64", keep_prob=0.5)
     net.fit(X, Y, epochs=2, batch_size=100)
     assert steps == [0, 1, 2, 3]

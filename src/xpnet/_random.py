@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _fused
 
 _MASK31 = (1 << 31) - 1
 # The multiplier of a well-mixing 32-bit integer hash (xor-shift, multiply, twice),
@@ -56,6 +56,10 @@ def counter_masks(key: int, step: int, sizes: Sequence[int], m: int, keep_prob: 
     for l, n in enumerate(sizes, start=1):
         layer_stream = _mix((step_stream + l) & _MASK31)
         rows = xp.reshape(xp.arange(n, dtype=xp.int64, device=device), (-1, 1))
+        if _fused.enabled(xp):
+            masks.append(_fused.counter_mask(rows, columns, layer_stream, threshold, keep_prob,
+                                             dtype=dtype))
+            continue
         h = _mix((_mix((rows + layer_stream) & _MASK31) + columns) & _MASK31)
         masks.append(xp.astype(h < threshold, dtype) / keep_prob)
     return masks

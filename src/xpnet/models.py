@@ -13,7 +13,7 @@ import operator
 import os
 from typing import Any, Callable, Sequence
 
-from . import _backend, _validation, activations, distributed, initializers, losses, network, optimizers
+from . import _backend, _fused, _validation, activations, distributed, initializers, losses, network, optimizers
 from . import checkpoint as checkpoints
 from ._progress import Progress
 from ._random import TrainingRandom
@@ -335,12 +335,15 @@ class Network:
             checkpoints.save(checkpoint, config=self.get_config(), optimizer_name=opt.name,
                              plan=plan, state=state, rng_state=random.state)
 
+        arch = self.architecture
+        if _fused.enabled(xp):
+            arch, opt = _fused.architecture(arch), _fused.optimizer(opt)
         callbacks = [on_record] if on_record is not None else []
         progress = Progress(plan, enabled=verbose and group.rank == 0)
         callbacks.append(progress.update)
         try:
             state = train(
-                state, X, Y, arch=self.architecture, optimizer=opt, plan=plan, xp=xp,
+                state, X, Y, arch=arch, optimizer=opt, plan=plan, xp=xp,
                 random=random, validation=validation,
                 on_record=lambda history: [callback(history) for callback in callbacks],
                 on_checkpoint=save_checkpoint if checkpoint is not None and group.rank == 0 else None,

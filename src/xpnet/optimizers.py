@@ -101,27 +101,39 @@ def _optimizer(name: str, hyperparameters: dict, slot_names: tuple[str, ...],
                  for slot in slot_names}
         return {"count": 0, "slots": slots}
 
-    def make_update(apply):
-        def update(params, grads, state, *, xp):
-            a, t = alpha(state["count"]), state["count"] + 1
-            new_params = []
-            new_slots = {slot: [] for slot in slot_names}
-            for l, ((W, b), (dW, db)) in enumerate(zip(params, grads)):
-                pair = []
-                for k, (theta, d) in enumerate(((W, dW), (b, db))):
-                    theta, *slots = apply(theta, d, *(state["slots"][s][l][k] for s in slot_names),
-                                          a=a, t=t, xp=xp)
-                    pair.append((theta, slots))
-                (W, W_slots), (b, b_slots) = pair
-                new_params.append((W, b))
-                for slot, for_W, for_b in zip(slot_names, W_slots, b_slots):
-                    new_slots[slot].append((for_W, for_b))
-            return tuple(new_params), {"count": t, "slots": new_slots}
+    return Optimizer(init, _updater(rule, slot_names, alpha), name,
+                     {"learning_rate": learning_rate, **hyperparameters},
+                     _updater(rule_inplace, slot_names, alpha))
 
-        return update
 
-    return Optimizer(init, make_update(rule), name, {"learning_rate": learning_rate, **hyperparameters},
-                     make_update(rule_inplace))
+def _updater(apply: Callable, slot_names: tuple[str, ...], alpha: Schedule) -> Callable:
+    """``update(params, grads, state, *, xp)`` applying the rule ``apply`` to each W and b."""
+
+    def update(params, grads, state, *, xp):
+        a, t = alpha(state["count"]), state["count"] + 1
+        new_params = []
+        new_slots = {slot: [] for slot in slot_names}
+        for l, ((W, b), (dW, db)) in enumerate(zip(params, grads)):
+            pair = []
+            for k, (theta, d) in enumerate(((W, dW), (b, db))):
+                theta, *slots = apply(theta, d, *(state["slots"][s][l][k] for s in slot_names),
+                                      a=a, t=t, xp=xp)
+                pair.append((theta, slots))
+            (W, W_slots), (b, b_slots) = pair
+            new_params.append((W, b))
+            for slot, for_W, for_b in zip(slot_names, W_slots, b_slots):
+                new_slots[slot].append((for_W, for_b))
+        return tuple(new_params), {"count": t, "slots": new_slots}
+
+    return update
+
+
+def with_inplace_rule(optimizer: Optimizer, rule_inplace: Callable) -> Optimizer:
+    """``optimizer`` with another in-place rule for each W and b (a fused kernel, say),
+    called as ``rule_inplace(theta, d, *slots, a=α, t=t, xp=xp)``: same state, same numbers."""
+    alpha = _as_schedule(optimizer.hyperparameters["learning_rate"])
+    return optimizer._replace(
+        update_inplace=_updater(rule_inplace, SLOTS[optimizer.name], alpha))
 
 
 def gradient_descent(learning_rate: LearningRate) -> Optimizer:
@@ -213,6 +225,9 @@ _FACTORIES = {
 
 #: The names ``optimizer=`` accepts.
 NAMES = tuple(_FACTORIES)
+
+#: Each optimizer's slots, in the order its rules take them.
+SLOTS = {"sgd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("v", "s")}
 
 
 def get(name: str | Optimizer, learning_rate: LearningRate, **hyperparameters) -> Optimizer:
