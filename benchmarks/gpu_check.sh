@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with an NVIDIA GPU and no network, run the test
-# suite with the cupy backend and time the cat fit on GPU and CPU; write a
-# Markdown report.
+# suite with the GPU backends (cupy, torch_cuda, jax on its GPU, the fused
+# kernels), the benchmark suite on the GPU, the GPU path's targets
+# (benchmarks/gpu_targets.py) and the cat-fit timings; write a Markdown report,
+# REPORT_DIR/gpu-<device>.md (e.g. gpu-h100.md), to commit under benchmarks/reports/.
 #
 #   benchmarks/gpu_check.sh WHEELS_DIR REPORT_DIR
 #
@@ -23,7 +25,8 @@ export XLA_PYTHON_CLIENT_PREALLOCATE=false
 cd "$root"
 
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1)
-report="$out/gpu-report.md"
+slug=$(python3 -c 'import re, sys; name = sys.argv[1].split(",")[0]; m = re.search(r"\b([A-Z]\d{2,4})\b", name); print((m.group(1) if m else re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")).lower())' "$gpu")
+report="$out/gpu-$slug.md"
 {
   echo "# xpnet GPU check"
   echo
@@ -44,8 +47,9 @@ PY
   echo
 } > "$report"
 
-# TESTS_K narrows the fast suite to a pytest -k expression (e.g. "cupy or jax", the
-# GPU backends) where device time is short; by default every test runs.
+# TESTS_K narrows the fast suite to a pytest -k expression, e.g. "cupy or torch_cuda or
+# jax or on_gpu" (the GPU backends and the fused kernels), where device time is short;
+# by default every test runs.
 echo "== tests, fast suite (every backend, cupy included${TESTS_K:+; -k $TESTS_K})"
 python3 -m pytest -q -p no:cacheprovider -m "not slow" ${TESTS_K:+-k "$TESTS_K"} 2>&1 | tee "$out/pytest-fast.log"
 fast=$(tail -n 1 "$out/pytest-fast.log")
@@ -53,14 +57,48 @@ echo "== tests, the course's cat runs on cupy"
 python3 -m pytest -q -p no:cacheprovider tests/test_course_figures.py -k "cupy or reproduces" 2>&1 \
   | tee "$out/pytest-course.log"
 course=$(tail -n 1 "$out/pytest-course.log")
-echo "== cupy test count"
+echo "== GPU-backend test counts"
 cupy_tests=$(python3 -m pytest -q -p no:cacheprovider -m "not slow" -k cupy 2>&1 | tail -n 1)
+torch_cuda_tests=$(python3 -m pytest -q -p no:cacheprovider -m "not slow" -k torch_cuda 2>&1 | tail -n 1)
+fused_tests=$(python3 -m pytest -q -p no:cacheprovider tests/test_fused.py 2>&1 | tee "$out/pytest-fused.log" | tail -n 1)
 {
   echo "## Tests"
   echo
   echo "- fast suite${TESTS_K:+ (-k $TESTS_K)}: \`$fast\`"
   echo "- cupy-parametrized tests alone: \`$cupy_tests\`"
+  echo "- torch_cuda-parametrized tests alone (xpnet on torch CUDA tensors): \`$torch_cuda_tests\`"
+  echo "- fused kernels against the array-API route (tests/test_fused.py): \`$fused_tests\`"
   echo "- course reproductions (numpy reference and cupy, float64): \`$course\`"
+  echo
+} >> "$report"
+
+echo "== the GPU path's targets"
+{
+  echo "## Targets"
+  echo
+  python3 benchmarks/gpu_targets.py --iterations "${ITERATIONS:-2500}" --json "$out/gpu-targets.json" 2>&1
+  echo
+} | tee -a "$report"
+
+echo "== benchmark suite on the GPU (quick mode)"
+XPNET_BENCH_QUICK=1 python3 -m pytest -q -p no:cacheprovider benchmarks -k "${BENCH_K:-cupy or torch or jax}" \
+  --benchmark-json "$out/benchmarks.json" --benchmark-columns=min,mean,rounds 2>&1 | tee "$out/benchmarks.log"
+{
+  echo "## Benchmark suite (quick mode, GPU backends)"
+  echo
+  echo "\`$(tail -n 1 "$out/benchmarks.log")\`; full results in benchmarks.json. GEMM throughput:"
+  echo
+  python3 - "$out/benchmarks.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["benchmarks"]
+print("| benchmark | backend | dtype | mean | TFLOP/s |")
+print("| --- | --- | --- | ---: | ---: |")
+for b in rows:
+    info = b.get("extra_info", {})
+    if "matmul" in b["name"] and info.get("gflops_per_s"):
+        print(f"| {b['name']} | {info.get('backend')} | {info.get('dtype')} "
+              f"| {b['stats']['mean'] * 1e3:.3f} ms | {info['gflops_per_s'] / 1e3:.2f} |")
+PY
   echo
 } >> "$report"
 
