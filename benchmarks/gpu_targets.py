@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import statistics
 import sys
 from pathlib import Path

@@ -8,6 +8,7 @@ XPNET_REQUIRE_MPI=1 (as in CI), where a missing MPI fails them.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ def _mpi_missing() -> str | None:
     if shutil.which("mpirun") is None:
         return "mpirun (Open MPI) is not installed"
     try:
-        from mpi4py import MPI  # noqa: F401
+        importlib.import_module("mpi4py.MPI")
     except ImportError as exc:
         return f"mpi4py cannot be imported: {exc}"
     return None
