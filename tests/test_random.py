@@ -95,3 +95,18 @@ def test_on_a_gpu_a_step_moves_nothing_between_host_and_device(on_a_gpu, monkeyp
         return len(moved)
 
     assert transfers(3) - transfers(1) == 2
+
+
+def test_device_masks_of_a_processs_columns_are_those_of_the_whole_batch(monkeypatch):
+    np_xp = _backend.namespace_by_name("numpy")
+    random = TrainingRandom(3, xp=np_xp, masks_on_device=True)
+    columns = np.array([1, 4, 5])
+    moved = []
+    to_device = _backend.from_host
+    monkeypatch.setattr(_backend, "from_host",
+                        lambda a, xp, device=None: moved.append(1) or to_device(a, xp, device))
+    for step in (0, 1):  # full-batch steps: the same columns each time, moved once
+        (part,) = random.dropout_masks([4], 6, 0.5, step=step, columns=columns)
+        (whole,) = random.dropout_masks([4], 6, 0.5, step=step)
+        np.testing.assert_array_equal(part, whole[:, columns])
+    assert len(moved) == 1

@@ -80,6 +80,7 @@ class TrainingRandom:
         self.key = int(np.random.SeedSequence(seed).generate_state(1)[0]) & _MASK31
         self.xp, self.device, self.dtype = xp, device, dtype
         self.masks_on_device = masks_on_device
+        self._columns: tuple = (None, None)  # the last columns asked for, on the host and the device
 
     def permutation(self, m: int) -> np.ndarray:
         """A shuffled order of the m examples: a NumPy integer array, on the host, where
@@ -97,7 +98,11 @@ class TrainingRandom:
         """
         if self.masks_on_device:
             if columns is not None:
-                columns = _backend.from_host(columns.astype(np.int64), self.xp, self.device)
+                # Full-batch steps pass the same columns every time: move them once.
+                if columns is not self._columns[0]:
+                    self._columns = (columns, _backend.from_host(columns.astype(np.int64),
+                                                                 self.xp, self.device))
+                columns = self._columns[1]
             return counter_masks(self.key, step, sizes, m, keep_prob, xp=self.xp,
                                  device=self.device, columns=columns,
                                  dtype=_backend.dtype_by_name(self.xp, self.dtype))
