@@ -12,6 +12,14 @@
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 -d WHEELS_DIR \
 #       array-api-compat array-api-strict h5py
 # XPNET_DATA, if set, names the folder with the course's cat h5 files.
+#
+# Knobs for a short device budget: TESTS_K (a pytest -k expression for the fast
+# suite, e.g. "cupy or torch_cuda or jax or on_gpu"), BENCH_K (the benchmark
+# suite's, default "cupy or torch or jax"), REPEAT (timings per figure of the
+# targets, default 3), ITERATIONS (of the cat fits, default 2500). A run with
+#   XPNET_DATA=$PWD/.gpudata TESTS_K="cupy or torch_cuda or jax or on_gpu" \
+#       bash benchmarks/gpu_check.sh .whl $OUT
+# carries the wheels in .whl and the cat files in .gpudata.
 set -uo pipefail
 wheels=${1:?usage: gpu_check.sh WHEELS_DIR REPORT_DIR}
 out=${2:?usage: gpu_check.sh WHEELS_DIR REPORT_DIR}
@@ -76,7 +84,8 @@ echo "== the GPU path's targets"
 {
   echo "## Targets"
   echo
-  python3 benchmarks/gpu_targets.py --iterations "${ITERATIONS:-2500}" --json "$out/gpu-targets.json" 2>&1
+  python3 benchmarks/gpu_targets.py --iterations "${ITERATIONS:-2500}" --repeat "${REPEAT:-3}" \
+    --json "$out/gpu-targets.json" 2>&1
   echo
 } | tee -a "$report"
 
