@@ -84,8 +84,9 @@ echo "== the GPU path's targets"
 {
   echo "## Targets"
   echo
+  # DRY_RUN=1: CPU-sized shapes on NumPy, to try this script on a machine without a GPU.
   python3 benchmarks/gpu_targets.py --iterations "${ITERATIONS:-2500}" --repeat "${REPEAT:-3}" \
-    --json "$out/gpu-targets.json" 2>&1
+    ${DRY_RUN:+--backend numpy --small} --json "$out/gpu-targets.json" 2>&1
   echo
 } | tee -a "$report"
 
@@ -112,12 +113,14 @@ PY
 } >> "$report"
 
 echo "== cat fit timings"
+gpu_backends="cupy torch" gpu_torch="cuda"
+if [ -n "${DRY_RUN:-}" ]; then gpu_backends="" gpu_torch=""; fi
 {
   echo "## Four-layer cat fit, ${ITERATIONS:-2500} iterations"
   echo
   for dtype in float32 float64; do
     python3 benchmarks/cat_fit.py --iterations "${ITERATIONS:-2500}" --dtype "$dtype" \
-      --xpnet ${XPNET_BACKENDS:-numpy cupy torch} --torch ${TORCH_DEVICES:-cpu cuda} 2>&1
+      --xpnet ${XPNET_BACKENDS:-numpy $gpu_backends} --torch ${TORCH_DEVICES:-cpu $gpu_torch} 2>&1
     echo
   done
   echo "(\`xpnet on torch\` runs on torch's default device, the CPU.)"
