@@ -107,6 +107,28 @@ def cat_fit(iterations, target, repeat) -> dict:
     return out
 
 
+def tf32_accuracy(iterations, target) -> dict | None:
+    """The course's four-layer cat network trained with float32 and with TF32 products:
+    final cost and accuracies of each (None without the cat data)."""
+    folder = bench._cat_folder()
+    if folder is None:
+        return None
+    from xpnet import Network
+    from xpnet.data import load_catvnoncat
+
+    data = load_catvnoncat(folder)
+    put = lambda a: _backend.from_host(a.astype("float32"), target.xp, target.device)  # noqa: E731
+    X, Y, X_test, Y_test = (put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
+    out = {}
+    for precision in ("full", "tf32"):
+        net = Network([12288, 20, 7, 5, 1], hidden="relu", init="xavier", seed=1,
+                      precision=precision)
+        history = net.fit(X, Y, iterations=iterations, learning_rate=0.0075, record_every=500)
+        out[precision] = {"cost": history.costs[-1], "train": net.score(X, Y),
+                          "test": net.score(X_test, Y_test)}
+    return out
+
+
 def measure_all(args) -> dict:
     target = bench.resolve_target(args.backend, "auto")
     torch_target = None
@@ -121,6 +143,7 @@ def measure_all(args) -> dict:
         "peak": peak(target.label),
         "wide": wide_step(layers, m, target, torch_target, args.repeat),
         "cat": cat_fit(args.iterations, target, args.repeat),
+        "tf32_accuracy": tf32_accuracy(args.iterations, target),
     }
 
 
@@ -180,6 +203,15 @@ def markdown(r: dict) -> str:
               f"Cat fit, {cat['iterations']} iterations ({cat['data']} data): " + ", ".join(
                   f"{name} {_s(value)}" for name, value in cat.items()
                   if name not in ("iterations", "data"))]
+    accuracy = r.get("tf32_accuracy")
+    if accuracy:
+        lines += ["", f"TF32's effect on the cat fit ({cat['iterations']} iterations, seed 1, "
+                  "float32 storage):", "",
+                  "| products | final cost | train accuracy | test accuracy |",
+                  "| --- | ---: | ---: | ---: |"]
+        for precision, label in (("full", "float32"), ("tf32", "TF32")):
+            a = accuracy[precision]
+            lines.append(f"| {label} | {a['cost']:.6f} | {a['train']:.2%} | {a['test']:.2%} |")
     for note in wide.get("notes", []):
         lines.append(f"- {note}")
     return "\n".join(lines) + "\n"
