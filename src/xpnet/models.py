@@ -13,7 +13,8 @@ import operator
 import os
 from typing import Any, Callable, Sequence
 
-from . import _backend, _fused, _validation, activations, distributed, initializers, losses, network, optimizers
+from . import _backend, _fused, _validation, activations, distributed, initializers, losses
+from . import network, optimizers
 from . import checkpoint as checkpoints
 from ._progress import Progress
 from ._random import TrainingRandom
