@@ -135,11 +135,6 @@ def matmul_precision(precision: str = "full"):
         yield
 
 
-def full_precision():
-    """``matmul_precision("full")``: every product at its dtype's full precision."""
-    return matmul_precision("full")
-
-
 def supports_inplace(xp: ModuleType) -> bool:
     """Whether arrays of ``xp`` can be updated in place (``x -= y``): every backend but JAX,
     whose arrays are immutable."""
