@@ -48,6 +48,9 @@ BACKENDS = {
     "jax": ("jax", None),  # its default device: the GPU where JAX has one
     "cupy": ("cupy", None),
     "torch_cuda": ("torch", "cuda"),  # xpnet's code on torch tensors on a CUDA device
+    # A stand-in for a GPU that CI has: array-api-strict's second device refuses to mix
+    # with the default one and to turn into NumPy, as a GPU's arrays would.
+    "strict_device1": ("array_api_strict", "device1"),
 }
 
 
@@ -76,12 +79,18 @@ def xp(request):
     module, device = BACKENDS[request.param]
     namespace = _backend.namespace_by_name(module)
     if device is not None:
-        import torch
-
-        device = torch.device(device)
+        device = _device_by_name(namespace, device)
         _current_device[namespace] = device
     yield namespace
     _current_device.pop(namespace, None)
+
+
+def _device_by_name(xp, name):
+    if array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        return torch.device(name)
+    return xp.Device(name)
 
 
 def asarray(a, xp):

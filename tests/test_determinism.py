@@ -1,10 +1,11 @@
 """Determinism: the same seed gives the same parameters, bit for bit on NumPy, and every
 backend follows NumPy to 1e-12 in float64.
 
-Shuffles, dropout masks and initial weights are drawn on the host from seeded NumPy
-generators (xpnet._random, xpnet.initializers), so a run depends on nothing but its
-seeds; and the math is one code path, so the backends differ only by the rounding
-of their kernels (BLAS summation order, fused operations).
+Shuffles and initial weights are drawn on the host from seeded NumPy generators
+(xpnet._random, xpnet.initializers); dropout masks too on the CPU, and from a counter
+hash on an accelerator, so a run depends on nothing but its seeds and where it runs;
+and the math is one code path, so the backends differ only by the rounding of their
+kernels (BLAS summation order, fused operations).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 import xpnet
+from xpnet import _backend
 from xpnet.data import planar_flower
 
 from conftest import asarray, assert_in_namespace, to_numpy
@@ -81,10 +83,14 @@ def test_training_leaves_the_data_and_a_fresh_model_alone(run, flower):
 
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
-def test_every_backend_follows_numpy_for_100_iterations(xp, optimizer, flower):
+def test_every_backend_follows_numpy_for_100_iterations(xp, optimizer, flower, monkeypatch):
     run = dict(iterations=100, record_every=10)
-    reference, reference_history = fit(*flower, optimizer, run)
     X, Y = (asarray(a, xp) for a in flower)
+    # On an accelerator the masks come from counters: the NumPy reference takes them too.
+    on_accelerator = _backend.on_accelerator(xp, _backend.device(X))
+    with monkeypatch.context() as patch:
+        patch.setattr(_backend, "on_accelerator", lambda xp, device: on_accelerator)
+        reference, reference_history = fit(*flower, optimizer, run)
     params, history = fit(X, Y, optimizer, run)
     for l, ((W, b), (W_ref, b_ref)) in enumerate(zip(params, reference), start=1):
         assert_in_namespace(W, xp)

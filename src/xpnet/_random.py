@@ -45,8 +45,11 @@ def counter_masks(key: int, step: int, sizes: Sequence[int], m: int, keep_prob: 
 
     Entry (i, k) of layer l keeps its unit when hash(key, step, l, i, k) < keep_prob·2**31.
     ``columns`` (an integer array of ``xp`` on ``device``) gives only those
-    columns k of the batch: a process of data-parallel training keeps its own.
+    columns k of the batch: a process of data-parallel training keeps its own; the
+    masks are made on the device of ``columns`` then, unless ``device`` says otherwise.
     """
+    if device is None and columns is not None:
+        device = _backend.device(columns)
     if columns is None:
         columns = xp.arange(m, dtype=xp.int64, device=device)
     columns = xp.reshape(columns, (1, -1))
