@@ -80,23 +80,6 @@ def test_fit_on_a_gpu_takes_its_masks_from_counters(on_a_gpu, monkeypatch):
     assert steps == [0, 1, 2, 3]
 
 
-def test_on_a_gpu_a_step_moves_nothing_between_host_and_device(on_a_gpu, monkeypatch):
-    """Per epoch: one transfer of the shuffled order; per step (10 an epoch here): none."""
-    moved = []
-    to_device = _backend.from_host
-    monkeypatch.setattr(_backend, "from_host",
-                        lambda a, xp, device=None: moved.append(a.shape) or to_device(a, xp, device))
-    X, Y = planar_flower(200, seed=0)
-
-    def transfers(epochs):
-        moved.clear()
-        net = xpnet.Network([2, 6, 1], hidden="relu", seed=0, keep_prob=0.5)
-        net.fit(X, Y, epochs=epochs, batch_size=20, optimizer="adam")
-        return len(moved)
-
-    assert transfers(3) - transfers(1) == 2
-
-
 def test_device_masks_of_a_processs_columns_are_those_of_the_whole_batch(monkeypatch):
     np_xp = _backend.namespace_by_name("numpy")
     random = TrainingRandom(3, xp=np_xp, masks_on_device=True)
