@@ -1,7 +1,7 @@
 """Wall time of the course's four-layer cat fit: xpnet on each backend, next to PyTorch autograd.
 
     python benchmarks/cat_fit.py --data ../shared/data/catvnoncat
-    python benchmarks/cat_fit.py --data DIR --xpnet numpy cupy --torch cpu cuda
+    python benchmarks/cat_fit.py --data DIR --xpnet numpy cupy torch torch:cpu --torch cpu cuda
 
 Every run trains [12288, 20, 7, 5, 1] (ReLU ×3, sigmoid) from the same xavier
 draw (seed 1) with plain full-batch gradient descent, learning rate 0.0075, in
@@ -27,9 +27,8 @@ LAYERS = [12288, 20, 7, 5, 1]
 LEARNING_RATE = 0.0075
 
 
-def fit_xpnet(data, iterations, dtype, backend):
-    xp = _backend.namespace_by_name(backend)
-    X, Y = (_backend.from_host(a, xp) for a in (data.X_train, data.Y_train))
+def fit_xpnet(data, iterations, dtype, target):
+    X, Y = (_backend.from_host(a, target.xp, target.device) for a in (data.X_train, data.Y_train))
     xpnet.Network(LAYERS, init="xavier", seed=1, dtype=dtype).fit(X, Y, iterations=10)
     net = xpnet.Network(LAYERS, hidden="relu", init="xavier", seed=1, dtype=dtype)
     start = time.perf_counter()
@@ -74,14 +73,17 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("XPNET_DATA", "../shared/data/catvnoncat"))
     parser.add_argument("--iterations", type=int, default=2500)
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    parser.add_argument("--xpnet", nargs="*", default=["numpy"], metavar="BACKEND",
-                        help="backends to run xpnet on (default: numpy)")
+    parser.add_argument("--xpnet", nargs="*", default=["numpy"], metavar="BACKEND[:DEVICE]",
+                        help="backends to run xpnet on, each on its GPU where it has one or on "
+                             "the device named (cpu, gpu), e.g. torch:cpu (default: numpy)")
     parser.add_argument("--torch", nargs="*", default=["cpu"], metavar="DEVICE",
                         help="devices to run the PyTorch autograd reference on (default: cpu)")
     args = parser.parse_args()
 
     data = load_catvnoncat(args.data)
-    rows = [(f"xpnet on {b}", *fit_xpnet(data, args.iterations, args.dtype, b)) for b in args.xpnet]
+    targets = [_backend.resolve_target(*spec.split(":", 1)) for spec in args.xpnet]
+    rows = [(f"xpnet on {t.backend}" + (f" ({t.kind})" if t.backend in ("torch", "jax") else ""),
+             *fit_xpnet(data, args.iterations, args.dtype, t)) for t in targets]
     rows += [(f"pytorch autograd + SGD on {d}", *fit_torch(data, args.iterations, args.dtype, d))
              for d in args.torch]
     base = rows[-1][1] if args.torch else rows[0][1]

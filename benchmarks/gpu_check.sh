@@ -113,7 +113,7 @@ PY
 } >> "$report"
 
 echo "== cat fit timings"
-gpu_backends="cupy torch" gpu_torch="cuda"
+gpu_backends="cupy torch:gpu torch:cpu" gpu_torch="cuda"
 if [ -n "${DRY_RUN:-}" ]; then gpu_backends="" gpu_torch=""; fi
 {
   echo "## Four-layer cat fit, ${ITERATIONS:-2500} iterations"
@@ -123,6 +123,5 @@ if [ -n "${DRY_RUN:-}" ]; then gpu_backends="" gpu_torch=""; fi
       --xpnet ${XPNET_BACKENDS:-numpy $gpu_backends} --torch ${TORCH_DEVICES:-cpu $gpu_torch} 2>&1
     echo
   done
-  echo "(\`xpnet on torch\` runs on torch's default device, the CPU.)"
 } | tee -a "$report"
 echo "report: $report"

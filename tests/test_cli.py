@@ -41,6 +41,29 @@ def test_train_takes_layers_activations_dtype_and_backend():
     assert "float64" in run.stdout and "array_api_strict" in run.stdout
 
 
+def test_train_runs_a_backend_on_the_device_asked_for():
+    pytest.importorskip("torch")
+    run = xpnet("train", "--iterations", "20", "--backend", "torch", "--device", "cpu")
+    assert run.returncode == 0, run.stderr
+    assert "on torch (cpu)" in run.stdout
+
+
+def test_a_gpu_asked_of_a_cpu_only_backend_is_one_line():
+    run = xpnet("train", "--iterations", "20", "--backend", "numpy", "--device", "gpu")
+    assert run.returncode == 2
+    assert run.stderr == ("xpnet: error: numpy runs on the CPU only: "
+                          "use --backend cupy, torch or jax\n")
+
+
+def test_a_gpu_asked_of_torch_without_one_is_one_line():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("torch has a CUDA device here")
+    run = xpnet("train", "--iterations", "20", "--backend", "torch", "--device", "gpu")
+    assert run.returncode == 2
+    assert "torch sees no CUDA device" in run.stderr and "Traceback" not in run.stderr
+
+
 def test_train_takes_tf32_precision_for_float32_only():
     run = xpnet("train", "--iterations", "20", "--precision", "tf32")
     assert run.returncode == 0, run.stderr

@@ -225,6 +225,17 @@ def test_host_arrays_travel_through_host_memory(mpi):
     assert distributed.Group(mpi.COMM_SELF).transport(np_xp, "cpu") == "MPI on host memory"
 
 
+def test_gradients_of_a_device_other_than_cupys_are_staged_and_come_back_there(mpi):
+    strict = pytest.importorskip("array_api_strict")
+    device = strict.Device("device1")  # stands in for a GPU; see tests/test_on_device.py
+    group = distributed.Group(mpi.COMM_SELF, cuda_aware=True)
+    assert group.transport(strict, device).startswith("MPI through host memory (staged")
+    grads = [(strict.ones((3, 2), device=device), strict.zeros((3, 1), device=device))]
+    [(dW, db)] = group.sum_gradients(grads, xp=strict)
+    assert dW.device == db.device == device
+    np.testing.assert_array_equal(np.from_dlpack(dW), np.ones((3, 2)))
+
+
 def test_cuda_awareness_can_be_set_by_the_environment(mpi, monkeypatch):
     monkeypatch.setenv("XPNET_MPI_CUDA_AWARE", "1")
     assert distributed.Group(mpi.COMM_SELF).cuda_aware is True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -85,6 +86,84 @@ def backend_name(xp: ModuleType) -> str:
     if array_api_compat.is_array_api_strict_namespace(xp):
         return "array_api_strict"
     return getattr(xp, "__name__", repr(xp))
+
+
+#: Where ``device=`` (``--device``) puts a backend's arrays: "auto" (its GPU where it has
+#: one, else the CPU), "cpu" or "gpu".
+DEVICES = ("auto", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where xpnet runs: a backend's namespace, the device to create arrays on, and its kind."""
+
+    backend: str
+    xp: ModuleType
+    device: Any  # passed to from_host; None for the library's default
+    kind: str  # "cpu" or "gpu"
+    label: str  # for people: "cpu", "cuda:0 (NVIDIA H100 80GB HBM3)", ...
+
+
+def resolve_target(backend: str = "numpy", device: str = "auto", *, local_rank: int = 0) -> Target:
+    """The :class:`Target` of ``backend`` on ``device`` (one of :data:`DEVICES`).
+
+    On a node with several GPUs, process ``local_rank`` of the node takes GPU
+    ``local_rank % count``, so that the processes of data-parallel training
+    share the node's GPUs out; CuPy's is made its current device.
+    """
+    if device not in DEVICES:
+        raise ConfigError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+    xp = namespace_by_name(backend)
+    if backend in ("numpy", "array_api_strict"):
+        if device == "gpu":
+            raise ConfigError(f"{backend} runs on the CPU only: use --backend cupy, torch or jax")
+        return Target(backend, xp, None, "cpu", "cpu")
+    if backend == "cupy":
+        import cupy
+
+        if device == "cpu":
+            raise ConfigError("cupy runs on the GPU only: use --device gpu or auto")
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # no driver, or no CUDA device at all
+            raise BackendError(f"backend 'cupy' cannot run here: cupy sees no CUDA device "
+                               f"({type(exc).__name__})") from None
+        if count < 1:
+            raise BackendError("backend 'cupy' cannot run here: cupy sees no CUDA device")
+        gpu = cupy.cuda.Device(local_rank % count)
+        gpu.use()  # CuPy creates arrays and runs kernels on its current device
+        name = cupy.cuda.runtime.getDeviceProperties(gpu.id)["name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        return Target(backend, xp, None, "gpu", f"cuda:{gpu.id} ({name})")
+    if backend == "torch":
+        import torch
+
+        if device != "cpu" and torch.cuda.is_available():
+            index = local_rank % torch.cuda.device_count()
+            return Target(backend, xp, torch.device("cuda", index), "gpu",
+                          f"cuda:{index} ({torch.cuda.get_device_name(index)})")
+        if device == "gpu":
+            raise BackendError("torch sees no CUDA device: use --device cpu")
+        return Target(backend, xp, torch.device("cpu"), "cpu", "cpu")
+    if backend == "jax":
+        gpus = jax_devices("gpu")
+        if device != "cpu" and gpus:
+            gpu = gpus[local_rank % len(gpus)]
+            return Target(backend, xp, gpu, "gpu", str(gpu))
+        if device == "gpu":
+            raise BackendError("jax sees no GPU: use --device cpu")
+        return Target(backend, xp, jax_devices("cpu")[0], "cpu", "cpu")
+    raise ConfigError(f"unknown backend {backend!r}")  # pragma: no cover
+
+
+def jax_devices(kind: str) -> list:
+    """JAX's devices of ``kind`` ("cpu", "gpu"); none where it has no such backend."""
+    import jax
+
+    try:
+        return jax.devices(kind)
+    except RuntimeError:
+        return []
 
 
 def dtype_by_name(xp: ModuleType, name: str) -> Any:

@@ -74,7 +74,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _backend, initializers, network, optimizers
-from .errors import BackendError, ConfigError, XpnetError
+from ._backend import DEVICES, Target, resolve_target  # where the compared runs go
+from .errors import ConfigError, XpnetError
 
 CAT_LAYERS = (12288, 20, 7, 5, 1)
 WIDE_LAYERS = (3072, 1024, 1024, 10)
@@ -84,7 +85,6 @@ DIGITS_LAYERS = (64, 64, 10)
 WORKLOAD_NAMES = ("cat-fit", "wide-step-4096", "digits-epoch", "wide-step-512")
 #: The implementations compared with xpnet.
 PEERS = ("torch", "jax", "sklearn")
-DEVICES = ("auto", "cpu", "gpu")
 
 #: Iterations of the warm-up fit that precedes the timed fits of a "fit" workload.
 WARMUP_ITERATIONS = 10
@@ -253,67 +253,6 @@ def backend_unavailable(backend: str) -> str | None:
         except Exception as exc:
             return f"cupy sees no CUDA device ({type(exc).__name__})"
     return None
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where xpnet runs: the namespace, the device to create arrays on, and its kind."""
-
-    backend: str
-    xp: Any
-    device: Any  # passed to _backend.from_host; None for the default
-    kind: str  # "cpu" or "gpu": where the peers run
-    label: str
-
-
-def resolve_target(backend: str = "numpy", device: str = "auto") -> Target:
-    """The :class:`Target` of ``backend`` on ``device`` ("auto": its GPU where it has one)."""
-    if device not in DEVICES:
-        raise ConfigError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
-    xp = _backend.namespace_by_name(backend)
-    if backend in ("numpy", "array_api_strict"):
-        if device == "gpu":
-            raise ConfigError(f"{backend} runs on the CPU only: use --backend cupy, torch or jax")
-        return Target(backend, xp, None, "cpu", "cpu")
-    if backend == "cupy":
-        why = backend_unavailable("cupy")
-        if why:
-            raise BackendError(f"backend 'cupy' cannot run here: {why}")
-        if device == "cpu":
-            raise ConfigError("cupy runs on the GPU only: use --device gpu or auto")
-        import cupy
-
-        dev = cupy.cuda.Device()
-        name = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"]
-        name = name.decode() if isinstance(name, bytes) else name
-        return Target(backend, xp, None, "gpu", f"cuda:{dev.id} ({name})")
-    if backend == "torch":
-        import torch
-
-        if device != "cpu" and torch.cuda.is_available():
-            index = torch.cuda.current_device()
-            return Target(backend, xp, torch.device("cuda", index), "gpu",
-                          f"cuda:{index} ({torch.cuda.get_device_name(index)})")
-        if device == "gpu":
-            raise BackendError("torch sees no CUDA device: use --device cpu")
-        return Target(backend, xp, torch.device("cpu"), "cpu", "cpu")
-    if backend == "jax":
-        gpus = _jax_devices("gpu")
-        if device != "cpu" and gpus:
-            return Target(backend, xp, gpus[0], "gpu", str(gpus[0]))
-        if device == "gpu":
-            raise BackendError("jax sees no GPU: use --device cpu")
-        return Target(backend, xp, _jax_devices("cpu")[0], "cpu", "cpu")
-    raise ConfigError(f"unknown backend {backend!r}")  # pragma: no cover
-
-
-def _jax_devices(kind: str) -> list:
-    import jax
-
-    try:
-        return jax.devices(kind)
-    except RuntimeError:
-        return []
 
 
 # -- data --------------------------------------------------------------------------
@@ -607,7 +546,7 @@ def jax_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
     import jax
     import jax.numpy as jnp
 
-    devices = _jax_devices(kind)
+    devices = _backend.jax_devices(kind)
     if not devices:
         raise Unavailable(f"jax sees no {kind.upper()}")
     dev = devices[0]

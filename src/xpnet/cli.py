@@ -54,8 +54,15 @@ def _common_data(parser: argparse.ArgumentParser) -> None:
                              "of images")
     parser.add_argument("--data-seed", type=int, default=1,
                         help="seed of generated sets and of train/test splits (default: 1)")
+    _backend_options(parser)
+
+
+def _backend_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="numpy", choices=_backend.BACKENDS,
                         help="array library to run on (default: numpy)")
+    parser.add_argument("--device", default="auto", choices=_backend.DEVICES,
+                        help="where the backend runs: auto (its GPU where it has one; the "
+                             "default), cpu or gpu")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("input", help=".npz file with X as (n_x, m), one example per column")
     predict.add_argument("--out", metavar="PATH",
                          help=".npz to write predictions and probabilities to (default: print them)")
-    predict.add_argument("--backend", default="numpy", choices=_backend.BACKENDS)
+    _backend_options(predict)
 
     info = commands.add_parser("info", help="architecture and metadata of a saved model")
     info.add_argument("model", help="a model file written by --save")
@@ -189,9 +196,9 @@ def _load_data(args):
     return load_dataset(args.data, seed=args.data_seed)
 
 
-def _on_backend(arrays, name):
-    xp = _backend.namespace_by_name(name)
-    return [_backend.from_host(np.ascontiguousarray(a), xp) for a in arrays]
+def _on_target(arrays, target: _backend.Target) -> list:
+    """Host arrays moved, once, to where ``target`` runs."""
+    return [_backend.from_host(np.ascontiguousarray(a), target.xp, target.device) for a in arrays]
 
 
 def _n_classes(Y: np.ndarray) -> int:
@@ -217,15 +224,13 @@ def train(args: argparse.Namespace, group=None) -> None:
                   hidden=hidden[0] if len(hidden) == 1 else hidden, output=output,
                   init=pick("init"), seed=args.seed, dtype=args.dtype, precision=args.precision,
                   l2=args.l2, keep_prob=args.keep_prob)
-    if group is not None and args.backend == "cupy":
-        import cupy
-
-        # One GPU per process: the processes of a node share out its GPUs.
-        cupy.cuda.Device(distributed.local_rank(group) % cupy.cuda.runtime.getDeviceCount()).use()
-    X_train, Y_train, X_test, Y_test = _on_backend(
-        (data.X_train, data.Y_train, data.X_test, data.Y_test), args.backend)
+    # One GPU per process: the processes of a node share out its GPUs.
+    target = _backend.resolve_target(args.backend, args.device,
+                                     local_rank=0 if group is None else distributed.local_rank(group))
+    X_train, Y_train, X_test, Y_test = _on_target(
+        (data.X_train, data.Y_train, data.X_test, data.Y_test), target)
     print(f"{data.name}: X_train {tuple(X_train.shape)}, X_test {tuple(X_test.shape)}; "
-          f"{net!r} on {args.backend} ({_backend.device(X_train)})")
+          f"{net!r} on {args.backend} ({target.label})")
     X_fit, Y_fit = X_train, Y_train
     if group is not None:
         # Every process has loaded everything; each trains on its share of the columns.
@@ -288,10 +293,11 @@ def _print_scores(net, X_train, Y_train, X_test, Y_test) -> None:
 def evaluate(args: argparse.Namespace) -> None:
     from .io import load
 
-    net = load(args.model, backend=args.backend)
+    target = _backend.resolve_target(args.backend, args.device)
+    net = load(args.model, backend=args.backend, device=target.device)
     data = _load_data(args)
-    X_train, Y_train, X_test, Y_test = _on_backend(
-        (data.X_train, data.Y_train, data.X_test, data.Y_test), args.backend)
+    X_train, Y_train, X_test, Y_test = _on_target(
+        (data.X_train, data.Y_train, data.X_test, data.Y_test), target)
     print(f"{args.model}: {net!r}; data {data.name}")
     print(f"train cost: {net.cost(X_train, Y_train):.6f}")
     print(f"test cost:  {net.cost(X_test, Y_test):.6f}")
@@ -301,7 +307,8 @@ def evaluate(args: argparse.Namespace) -> None:
 def predict(args: argparse.Namespace) -> None:
     from .io import load
 
-    net = load(args.model, backend=args.backend)
+    target = _backend.resolve_target(args.backend, args.device)
+    net = load(args.model, backend=args.backend, device=target.device)
     try:
         with np.load(args.input, allow_pickle=False) as f:
             X = f["X"]
@@ -309,7 +316,7 @@ def predict(args: argparse.Namespace) -> None:
         raise DataFileError(f"{args.input} has no array named X (n_x, m)") from exc
     except (OSError, ValueError) as exc:
         raise DataFileError(f"cannot read {args.input} as .npz: {exc}") from exc
-    (X,) = _on_backend((X,), args.backend)
+    (X,) = _on_target((X,), target)
     labels = _backend.to_host(net.predict(X))
     proba = _backend.to_host(net.predict_proba(X))
     if args.out:

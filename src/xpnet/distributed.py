@@ -189,7 +189,9 @@ class Group:
         says it once)."""
         if not _backend.on_accelerator(xp, device):
             return "MPI on host memory"
-        if _backend.backend_name(xp) == "cupy" and self.cuda_aware:
+        if _backend.backend_name(xp) != "cupy":
+            return "MPI through host memory (staged: only CuPy's buffers go to MPI directly)"
+        if self.cuda_aware:
             return "CUDA-aware MPI on device memory"
         return "MPI through host memory (staged: this MPI is not CUDA-aware)"
 
