@@ -11,7 +11,10 @@ Workloads, float32 (each time the median of ``--repeat`` after a warm-up):
   PyTorch autograd eager, and the bare cuBLAS GEMMs of the step's products;
 - the course's four-layer cat network, 2500 full-batch iterations: xpnet on
   the GPU against xpnet on NumPy on the same machine's CPU;
-- the GEMMs' throughput in TFLOP/s, next to the card's datasheet peak.
+- the GEMMs' throughput in TFLOP/s, next to the card's datasheet peak;
+- the same GEMMs with bfloat16 operands and float32 accumulation (PyTorch on
+  CUDA): what products in bfloat16 could gain over TF32, before deciding to
+  offer them.
 """
 
 from __future__ import annotations
@@ -89,7 +92,19 @@ def wide_step(layers, m, target, torch_target, repeat) -> dict:
                 results.setdefault("notes", []).append(f"torch: {exc}")
             row["gemm"] = bench.time_step_gemms(layers, m, target, "float32", repeat)
         results[precision] = row
+    results["gemm bf16"] = bf16_gemms(layers, m, torch_target, repeat)
     return results
+
+
+def bf16_gemms(layers, m, torch_target, repeat) -> float | None:
+    """Seconds of the step's bare GEMMs with bfloat16 operands (float32 accumulation, as
+    cuBLAS does for bfloat16), on torch's device; None without torch on a GPU."""
+    if torch_target is None:
+        return None
+    import torch
+
+    return bench.time_step_gemms(layers, m, torch_target, "float32", repeat,
+                                 cast=lambda a: a.to(torch.bfloat16))
 
 
 def cat_fit(iterations, target, repeat) -> dict:
@@ -199,10 +214,15 @@ def markdown(r: dict) -> str:
                  f"{gemm_tflops / peak_[0]:.0%} of the FP32 peak {peak_[0]} and "
                  f"{gemm_tflops_tf32 / peak_[1]:.0%} of the dense TF32 peak {peak_[1]}")
     lines += ["", f"GEMM throughput of the wide step's products: {gemm_tflops:.1f} TFLOP/s in "
-              f"float32, {gemm_tflops_tf32:.1f} TFLOP/s in TF32 ({peak_text}).", "",
-              f"Cat fit, {cat['iterations']} iterations ({cat['data']} data): " + ", ".join(
-                  f"{name} {_s(value)}" for name, value in cat.items()
-                  if name not in ("iterations", "data"))]
+              f"float32, {gemm_tflops_tf32:.1f} TFLOP/s in TF32 ({peak_text}).", ""]
+    bf16 = wide.get("gemm bf16")
+    if bf16 is not None:
+        lines += [f"The same GEMMs with bfloat16 operands (float32 accumulation, PyTorch): "
+                  f"{_s(bf16)}, {wide['flops'] / bf16 / 1e12:.1f} TFLOP/s, "
+                  f"{_x(_ratio(tf32['gemm'], bf16))} the speed of the TF32 GEMMs (before "
+                  "any conversion to bfloat16).", ""]
+    lines.append(f"Cat fit, {cat['iterations']} iterations ({cat['data']} data): " + ", ".join(
+        f"{name} {_s(value)}" for name, value in cat.items() if name not in ("iterations", "data")))
     accuracy = r.get("tf32_accuracy")
     if accuracy:
         lines += ["", f"TF32's effect on the cat fit ({cat['iterations']} iterations, seed 1, "

@@ -437,9 +437,13 @@ def gemm_operands(gemms: Sequence[Gemm], target: Target, dtype: str, seed: int =
     return pairs
 
 
-def gemm_runner(gemms: Sequence[Gemm], target: Target, dtype: str, number: int = 1) -> Runner:
-    """All ``gemms`` in order, ``number`` times, then a wait for the device."""
+def gemm_runner(gemms: Sequence[Gemm], target: Target, dtype: str, number: int = 1,
+                cast: Callable | None = None) -> Runner:
+    """All ``gemms`` in order, ``number`` times, then a wait for the device; ``cast``, if
+    given, turns each operand into another type first (e.g. bfloat16 tensors)."""
     pairs = gemm_operands(gemms, target, dtype)
+    if cast is not None:
+        pairs = [(cast(left), cast(right)) for left, right in pairs]
 
     def run():
         out = None
@@ -452,12 +456,12 @@ def gemm_runner(gemms: Sequence[Gemm], target: Target, dtype: str, number: int =
 
 
 def time_step_gemms(layers: Sequence[int], m: int, target: Target, dtype: str,
-                    repeat: int) -> float:
+                    repeat: int, cast: Callable | None = None) -> float:
     """Median seconds of the GEMMs of one update on m examples, repeated to last GEMM_MIN_SECONDS."""
     gemms = step_gemms(layers, m)
-    once = min(measure(gemm_runner(gemms, target, dtype), 1))
+    once = min(measure(gemm_runner(gemms, target, dtype, cast=cast), 1))
     number = max(1, min(1000, math.ceil(GEMM_MIN_SECONDS / max(once, 1e-9))))
-    return statistics.median(measure(gemm_runner(gemms, target, dtype, number), repeat))
+    return statistics.median(measure(gemm_runner(gemms, target, dtype, number, cast), repeat))
 
 
 def time_workload_gemms(w: Workload, target: Target, dtype: str, repeat: int) -> float:
