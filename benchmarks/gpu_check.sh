@@ -106,7 +106,9 @@ print("| --- | --- | --- | ---: | ---: |")
 for b in rows:
     info = b.get("extra_info", {})
     if "matmul" in b["name"] and info.get("gflops_per_s"):
-        print(f"| {b['name']} | {info.get('backend')} | {info.get('dtype')} "
+        # pytest writes the ids' non-ASCII characters (X·dZᵀ) as escapes: show them as they are.
+        name = b["name"].encode("ascii", "backslashreplace").decode("unicode_escape")
+        print(f"| {name} | {info.get('backend')} | {info.get('dtype')} "
               f"| {b['stats']['mean'] * 1e3:.3f} ms | {info['gflops_per_s'] / 1e3:.2f} |")
 PY
   echo
