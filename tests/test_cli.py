@@ -52,7 +52,7 @@ def test_a_gpu_asked_of_a_cpu_only_backend_is_one_line():
     run = xpnet("train", "--iterations", "20", "--backend", "numpy", "--device", "gpu")
     assert run.returncode == 2
     assert run.stderr == ("xpnet: error: numpy runs on the CPU only: "
-                          "use --backend cupy, torch or jax\n")
+                          "for a GPU, train on cupy, torch or jax\n")
 
 
 def test_a_gpu_asked_of_torch_without_one_is_one_line():

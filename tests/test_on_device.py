@@ -146,3 +146,14 @@ def test_a_model_trained_on_the_device_saves_and_loads(flower, tmp_path):
     loaded = xpnet.load(tmp_path / "model.safetensors")
     expected = _backend.to_host(net.predict_proba(X))
     np.testing.assert_array_equal(_backend.to_host(loaded.predict_proba(X)), expected)
+
+
+def test_fit_on_a_backend_moves_host_data_to_its_device_once(monkeypatch, moved_to_device):
+    """fit(X_numpy, Y_numpy, backend=...) on a GPU: each array crosses once, then stays."""
+    monkeypatch.setattr(_backend, "resolve_target", lambda backend, device="auto", local_rank=0:
+                        _backend.Target(backend, strict, DEVICE, "gpu", "device1 (a stand-in GPU)"))
+    X, Y = planar_flower(200, seed=0)
+    net = make_net()
+    net.fit(X, Y, epochs=3, batch_size=50, backend="array_api_strict")
+    assert all(W.device == DEVICE for W, _ in net.params)
+    assert moved_to_device.count(X.shape) == 1 and moved_to_device.count(Y.shape) == 1

@@ -37,9 +37,11 @@ def _expected_failed_checks(estimator) -> dict[str, str]:
 
 
 # Few epochs: the checks fit many times on tiny data. They still have to clear
-# the suite's score bars honestly (accuracy > 0.83 on blobs, R² > 0.5).
+# the suite's score bars honestly (accuracy > 0.83 on blobs, R² > 0.5). One
+# estimator trains on another backend, whose arrays never reach scikit-learn.
 @parametrize_with_checks(
-    [MLPClassifier(max_iter=50), MLPRegressor(max_iter=100), LogisticRegression(max_iter=100)],
+    [MLPClassifier(max_iter=50), MLPRegressor(max_iter=100), LogisticRegression(max_iter=100),
+     MLPRegressor(max_iter=100, backend="array_api_strict")],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):
@@ -193,10 +195,35 @@ def test_float32_trains_and_predicts_in_float32():
     assert clf.score(X, y) > 0.9
 
 
+@pytest.mark.parametrize("make", [MLPClassifier, LogisticRegression])
+def test_a_backend_trains_there_and_gives_numpy_back(make):
+    """array-api-strict computes with NumPy's kernels: the same numbers, through the other
+    backend's arrays."""
+    X, y = _three_classes()
+    on_numpy = make(max_iter=20, random_state=0).fit(X, y)
+    elsewhere = make(max_iter=20, random_state=0, backend="array_api_strict").fit(X, y)
+    W = elsewhere.network_.params[0][0]
+    assert type(W).__module__.startswith("array_api_strict")
+    proba = elsewhere.predict_proba(X)
+    assert isinstance(proba, np.ndarray) and proba.dtype == np.float64
+    np.testing.assert_array_equal(proba, on_numpy.predict_proba(X))
+    np.testing.assert_array_equal(elsewhere.predict(X), on_numpy.predict(X))
+    if make is LogisticRegression:
+        assert isinstance(elsewhere.coef_, np.ndarray)
+        np.testing.assert_array_equal(elsewhere.coef_, on_numpy.coef_)
+
+
+def test_a_model_trained_on_a_backend_pickles_and_predicts_the_same():
+    X, y = _three_classes()
+    clf = MLPClassifier(max_iter=5, random_state=0, backend="array_api_strict").fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
 @pytest.mark.parametrize("params", [
     {"solver": "lbfgs"}, {"activation": "softplus"}, {"hidden_layer_sizes": (0,)},
     {"batch_size": 0}, {"max_iter": 0}, {"dtype": "float16"}, {"alpha": -1.0},
-    {"early_stopping": True, "validation_fraction": 1.5},
+    {"early_stopping": True, "validation_fraction": 1.5}, {"backend": "tensorflow"},
 ], ids=lambda p: ",".join(p))
 def test_bad_parameters_raise_value_error_at_fit(params):
     X, y = _three_classes()

@@ -233,3 +233,33 @@ def test_divergence_is_one_line_on_the_command_line():
     error_lines = [line for line in run.stderr.splitlines() if line.startswith("xpnet: error:")]
     assert error_lines == run.stderr.splitlines()  # nothing but the one line
     assert len(error_lines) == 1 and "diverged" in error_lines[0]
+
+
+def test_fit_on_a_named_backend_trains_there_as_on_its_arrays(xp, flower):
+    """fit(X_numpy, Y_numpy, backend=...) moves the data once and equals a fit on the
+    backend's own arrays."""
+    from xpnet import _backend
+
+    name = _backend.backend_name(xp)
+    run = dict(epochs=2, batch_size=100, optimizer="adam", learning_rate=0.01)
+    moved = flower_net()
+    moved.fit(*flower, **run, validation_data=flower, backend=name)
+    target = _backend.resolve_target(name)
+    on_arrays = flower_net()
+    X, Y = (_backend.from_host(a, target.xp, target.device) for a in flower)
+    on_arrays.fit(X, Y, **run, validation_data=(X, Y))
+    for (W, b), (W_ref, b_ref) in zip(moved.params, on_arrays.params):
+        assert_in_namespace(W, target.xp, target.device)
+        np.testing.assert_array_equal(to_numpy(W), to_numpy(W_ref))
+        np.testing.assert_array_equal(to_numpy(b), to_numpy(b_ref))
+    assert moved.history.metrics == on_arrays.history.metrics
+
+
+def test_a_device_without_a_backend_is_refused(flower):
+    with pytest.raises(ConfigError, match="give a backend too"):
+        flower_net().fit(*flower, iterations=1, device="cpu")
+
+
+def test_a_gpu_is_refused_for_a_cpu_only_backend(flower):
+    with pytest.raises(ConfigError, match="numpy runs on the CPU only"):
+        flower_net().fit(*flower, iterations=1, backend="numpy", device="gpu")

@@ -116,13 +116,13 @@ def resolve_target(backend: str = "numpy", device: str = "auto", *, local_rank: 
     xp = namespace_by_name(backend)
     if backend in ("numpy", "array_api_strict"):
         if device == "gpu":
-            raise ConfigError(f"{backend} runs on the CPU only: use --backend cupy, torch or jax")
+            raise ConfigError(f"{backend} runs on the CPU only: for a GPU, train on cupy, torch or jax")
         return Target(backend, xp, None, "cpu", "cpu")
     if backend == "cupy":
         import cupy
 
         if device == "cpu":
-            raise ConfigError("cupy runs on the GPU only: use --device gpu or auto")
+            raise ConfigError("cupy runs on the GPU only: ask for device 'gpu' or 'auto'")
         try:
             count = cupy.cuda.runtime.getDeviceCount()
         except Exception as exc:  # no driver, or no CUDA device at all
@@ -143,7 +143,7 @@ def resolve_target(backend: str = "numpy", device: str = "auto", *, local_rank: 
             return Target(backend, xp, torch.device("cuda", index), "gpu",
                           f"cuda:{index} ({torch.cuda.get_device_name(index)})")
         if device == "gpu":
-            raise BackendError("torch sees no CUDA device: use --device cpu")
+            raise BackendError("torch sees no CUDA device: ask for device 'cpu' or 'auto'")
         return Target(backend, xp, torch.device("cpu"), "cpu", "cpu")
     if backend == "jax":
         gpus = jax_devices("gpu")
@@ -151,7 +151,7 @@ def resolve_target(backend: str = "numpy", device: str = "auto", *, local_rank: 
             gpu = gpus[local_rank % len(gpus)]
             return Target(backend, xp, gpu, "gpu", str(gpu))
         if device == "gpu":
-            raise BackendError("jax sees no GPU: use --device cpu")
+            raise BackendError("jax sees no GPU: ask for device 'cpu' or 'auto'")
         return Target(backend, xp, jax_devices("cpu")[0], "cpu", "cpu")
     raise ConfigError(f"unknown backend {backend!r}")  # pragma: no cover
 
@@ -249,7 +249,9 @@ def from_host(a: np.ndarray, xp: ModuleType, device: Any = None) -> Any:
 
 
 def move(x: Any, xp: ModuleType, device: Any = None) -> Any:
-    """Array ``x`` from any backend moved into namespace ``xp`` on ``device``."""
+    """Array ``x`` from any backend (or a nested list) moved into namespace ``xp`` on ``device``."""
+    if not array_api_compat.is_array_api_obj(x):
+        x = np.asarray(x)
     if namespace(x) is xp and (device is None or array_api_compat.device(x) == device):
         return x
     return from_host(np.ascontiguousarray(to_host(x)), xp, device)

@@ -243,6 +243,8 @@ class Network:
         checkpoint_every: int | None = None,
         resume: str | os.PathLike | None = None,
         comm=None,
+        backend: str | None = None,
+        device: str = "auto",
     ) -> History:
         """Train on X (n_x, m) and Y (n[L], m), where X lives.
 
@@ -288,6 +290,12 @@ class Network:
             the whole data, up to the order of floating-point sums. Rank 0's
             initial parameters are used; only rank 0 writes the checkpoint and
             shows progress (``on_record`` is called on every process).
+        backend, device
+            Train on this backend ("numpy", "cupy", "torch", "jax",
+            "array_api_strict") instead of where X lives: X, Y and
+            ``validation_data`` move there once, from any library. ``device``
+            is "auto" (the backend's GPU where it has one), "cpu" or "gpu";
+            under ``comm``, process r of a node takes its GPU r % count.
 
         Returns the :class:`~xpnet.training.History`, also kept as ``self.history``.
         """
@@ -303,8 +311,16 @@ class Network:
             self._agree_on_sizes(X, Y, group)
         # Each process checks its own shard; all of them raise if any one's is refused,
         # so that none is left waiting for the others in the first collective.
+        if backend is None and device != "auto":
+            raise ConfigError(f"device={device!r} says where backend= trains: give a backend "
+                              "too (without one, fit trains where X lives)")
+        rank_on_node = distributed.local_rank(group) if backend and group.size > 1 else 0
         error = None
         try:
+            if backend is not None:
+                X, Y, validation_data = _to_target(
+                    (X, Y, validation_data), _backend.resolve_target(backend, device,
+                                                                     local_rank=rank_on_node))
             X, Y, xp, device = self._inputs(X, Y)
             if validation_data is not None:
                 validation_data = self._validation_data(validation_data, xp, device)
@@ -532,6 +548,19 @@ class LogisticRegression(Network):
                  init: str = "zeros", **kwargs):
         n_y = 1 if losses.get(output).name != "softmax" else None
         super().__init__([n_x, n_y], output=output, init=init, **kwargs)
+
+
+def _to_target(arrays, target: _backend.Target) -> list:
+    """``arrays`` (arrays of any library or nested lists, or tuples of them; None stays
+    None) moved to ``target``'s namespace and device."""
+    def moved(a):
+        if a is None:
+            return None
+        if isinstance(a, tuple):
+            return tuple(moved(item) for item in a)
+        return _backend.move(a, target.xp, target.device)
+
+    return [moved(a) for a in arrays]
 
 
 def _check_layer_dims(layer_dims) -> tuple:

@@ -58,7 +58,9 @@ scikit-learn's estimators compute and predict in float64 and its estimator
 checks hold them to that (predictions of multi-output regressors must be
 float64; predictions on subsets of a batch must equal those on the whole batch
 to 1e-7). ``dtype="float32"`` trains in single precision where speed matters
-more. To train on a GPU, use :class:`xpnet.Network` directly.
+more. ``backend="cupy"`` (or "torch", "jax": on their GPU where they have one)
+trains and predicts there, with NumPy in and out: the data crosses to the
+device once per ``fit`` and once per prediction.
 
 Not supported: ``sample_weight``, sparse X, multi-label y, ``partial_fit``,
 ``warm_start``.
@@ -83,6 +85,7 @@ except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no valida
         "or pip install -U scikit-learn"
     ) from exc
 
+from . import _backend
 from .models import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression"]
@@ -171,6 +174,7 @@ class _NetworkEstimator(BaseEstimator):
             early_stopping=patience if early_stopping else None,
             shuffle_seed=shuffle_seed,
             verbose=bool(getattr(self, "verbose", False)),
+            backend=self.backend,
         )
         if not all(np.isfinite(history.costs)):
             raise ValueError(
@@ -189,8 +193,11 @@ class _NetworkEstimator(BaseEstimator):
     def _output(self, X):
         """A[L] of the fitted network for X (m, n_features) rows, as (m, n[L]) rows."""
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return np.asarray(self.network_.predict_proba(_columns(X))).T
+        X = _columns(self._validate_X(X, reset=False))
+        if self.backend is not None:
+            target = _backend.resolve_target(self.backend)
+            X = _backend.from_host(X, target.xp, target.device)
+        return _backend.to_host(self.network_.predict_proba(X)).T
 
 
 class _Classifier(ClassifierMixin, _NetworkEstimator):
@@ -250,6 +257,7 @@ class _MLP(_NetworkEstimator):
         keep_prob=1.0,
         random_state=None,
         dtype="float64",
+        backend=None,
         verbose=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -265,6 +273,7 @@ class _MLP(_NetworkEstimator):
         self.keep_prob = keep_prob
         self.random_state = random_state
         self.dtype = dtype
+        self.backend = backend
         self.verbose = verbose
 
     def _fit_network(self, X, Y, *, output, n_y, stratify=None):
@@ -322,6 +331,9 @@ class MLPClassifier(_Classifier, _MLP):
         Inverted dropout's keep probability on hidden units while training.
     random_state : int, RandomState or None, default=None
     dtype : {"float64", "float32"}, default="float64"
+    backend : str or None, default=None
+        The xpnet backend to train and predict on ("cupy", "torch", "jax", ...:
+        on its GPU where it has one); inputs and results stay NumPy. None: NumPy.
     verbose : bool, default=False
         Show a progress bar with the running cost.
 
@@ -405,6 +417,8 @@ class LogisticRegression(_Classifier, _NetworkEstimator):
     random_state : int, RandomState or None, default=None
         Seeds the shuffles of mini-batches (the weights start at zero).
     dtype : {"float64", "float32"}, default="float64"
+    backend : str or None, default=None
+        As :class:`MLPClassifier`'s.
     verbose : bool, default=False
 
     Attributes
@@ -424,6 +438,7 @@ class LogisticRegression(_Classifier, _NetworkEstimator):
         batch_size=None,
         random_state=None,
         dtype="float64",
+        backend=None,
         verbose=False,
     ):
         self.C = C
@@ -433,6 +448,7 @@ class LogisticRegression(_Classifier, _NetworkEstimator):
         self.batch_size = batch_size
         self.random_state = random_state
         self.dtype = dtype
+        self.backend = backend
         self.verbose = verbose
 
     def fit(self, X, y):
@@ -458,8 +474,8 @@ class LogisticRegression(_Classifier, _NetworkEstimator):
             l2=l2, keep_prob=1.0, learning_rate=learning_rate,
         )
         W, b = self.network_.params[0]
-        self.coef_ = np.asarray(W).copy()
-        self.intercept_ = np.asarray(b)[:, 0].copy()
+        self.coef_ = np.array(_backend.to_host(W))
+        self.intercept_ = np.array(_backend.to_host(b)[:, 0])
         return self
 
     def _batch_size(self, m: int, *, warn: bool = True) -> int | None:
