@@ -157,3 +157,15 @@ def test_fit_on_a_backend_moves_host_data_to_its_device_once(monkeypatch, moved_
     net.fit(X, Y, epochs=3, batch_size=50, backend="array_api_strict")
     assert all(W.device == DEVICE for W, _ in net.params)
     assert moved_to_device.count(X.shape) == 1 and moved_to_device.count(Y.shape) == 1
+
+
+def test_a_model_trained_on_the_device_pickles_through_the_host(flower):
+    import copy
+    import pickle
+
+    X, Y = flower
+    net = make_net()
+    net.fit(X, Y, iterations=30)
+    expected = _backend.to_host(net.predict_proba(X))
+    for clone in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        np.testing.assert_array_equal(_backend.to_host(clone.predict_proba(X)), expected)
