@@ -152,6 +152,14 @@ def test_saved_model_can_be_evaluated_inspected_and_used_to_predict(tmp_path):
     assert predicted.returncode == 0, predicted.stderr
     with np.load(out) as f:
         assert f["predictions"].shape == (1, 10) and f["probabilities"].shape == (1, 10)
+        probabilities = f["probabilities"]
+
+    elsewhere = tmp_path / "elsewhere.npz"
+    predicted = xpnet("predict", str(model), str(tmp_path / "new.npz"), "--out", str(elsewhere),
+                      "--backend", "array_api_strict", "--device", "cpu")
+    assert predicted.returncode == 0, predicted.stderr
+    with np.load(elsewhere) as f:
+        np.testing.assert_array_equal(f["probabilities"], probabilities)
 
 
 def test_train_draws_learning_curves_and_decision_regions(tmp_path):
