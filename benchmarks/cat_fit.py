@@ -28,7 +28,7 @@ LEARNING_RATE = 0.0075
 
 
 def fit_xpnet(data, iterations, dtype, target):
-    X, Y = (_backend.from_host(a, target.xp, target.device) for a in (data.X_train, data.Y_train))
+    X, Y = target.put(data.X_train), target.put(data.Y_train)
     xpnet.Network(LAYERS, init="xavier", seed=1, dtype=dtype).fit(X, Y, iterations=10)
     net = xpnet.Network(LAYERS, hidden="relu", init="xavier", seed=1, dtype=dtype)
     start = time.perf_counter()

@@ -246,7 +246,7 @@ def test_fit_on_a_named_backend_trains_there_as_on_its_arrays(xp, flower):
     moved.fit(*flower, **run, validation_data=flower, backend=name)
     target = _backend.resolve_target(name)
     on_arrays = flower_net()
-    X, Y = (_backend.from_host(a, target.xp, target.device) for a in flower)
+    X, Y = (target.put(a) for a in flower)
     on_arrays.fit(X, Y, **run, validation_data=(X, Y))
     for (W, b), (W_ref, b_ref) in zip(moved.params, on_arrays.params):
         assert_in_namespace(W, target.xp, target.device)

@@ -103,6 +103,10 @@ class Target:
     kind: str  # "cpu" or "gpu"
     label: str  # for people: "cpu", "cuda:0 (NVIDIA H100 80GB HBM3)", ...
 
+    def put(self, a: Any) -> Any:
+        """Array ``a`` (of any library, or a nested list) moved here; as it is if it is here."""
+        return move(a, self.xp, self.device)
+
 
 def resolve_target(backend: str = "numpy", device: str = "auto", *, local_rank: int = 0) -> Target:
     """The :class:`Target` of ``backend`` on ``device`` (one of :data:`DEVICES`).

@@ -357,7 +357,7 @@ def measure(runner: Runner, repeat: int) -> list[float]:
 
 
 def _to_target(a: np.ndarray, target: Target, dtype: str):
-    return _backend.from_host(np.ascontiguousarray(a, dtype=dtype), target.xp, target.device)
+    return target.put(np.ascontiguousarray(a, dtype=dtype))
 
 
 # -- xpnet ---------------------------------------------------------------------------

@@ -196,11 +196,6 @@ def _load_data(args):
     return load_dataset(args.data, seed=args.data_seed)
 
 
-def _on_target(arrays, target: _backend.Target) -> list:
-    """Host arrays moved, once, to where ``target`` runs."""
-    return [_backend.from_host(np.ascontiguousarray(a), target.xp, target.device) for a in arrays]
-
-
 def _n_classes(Y: np.ndarray) -> int:
     return Y.shape[0] if Y.shape[0] > 1 else int(Y.max()) + 1
 
@@ -227,8 +222,8 @@ def train(args: argparse.Namespace, group=None) -> None:
     # One GPU per process: the processes of a node share out its GPUs.
     target = _backend.resolve_target(args.backend, args.device,
                                      local_rank=0 if group is None else distributed.local_rank(group))
-    X_train, Y_train, X_test, Y_test = _on_target(
-        (data.X_train, data.Y_train, data.X_test, data.Y_test), target)
+    X_train, Y_train, X_test, Y_test = (
+        target.put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
     print(f"{data.name}: X_train {tuple(X_train.shape)}, X_test {tuple(X_test.shape)}; "
           f"{net!r} on {args.backend} ({target.label})")
     X_fit, Y_fit = X_train, Y_train
@@ -296,8 +291,8 @@ def evaluate(args: argparse.Namespace) -> None:
     target = _backend.resolve_target(args.backend, args.device)
     net = load(args.model, backend=args.backend, device=target.device)
     data = _load_data(args)
-    X_train, Y_train, X_test, Y_test = _on_target(
-        (data.X_train, data.Y_train, data.X_test, data.Y_test), target)
+    X_train, Y_train, X_test, Y_test = (
+        target.put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
     print(f"{args.model}: {net!r}; data {data.name}")
     print(f"train cost: {net.cost(X_train, Y_train):.6f}")
     print(f"test cost:  {net.cost(X_test, Y_test):.6f}")
@@ -316,7 +311,7 @@ def predict(args: argparse.Namespace) -> None:
         raise DataFileError(f"{args.input} has no array named X (n_x, m)") from exc
     except (OSError, ValueError) as exc:
         raise DataFileError(f"cannot read {args.input} as .npz: {exc}") from exc
-    (X,) = _on_target((X,), target)
+    X = target.put(X)
     labels = _backend.to_host(net.predict(X))
     proba = _backend.to_host(net.predict_proba(X))
     if args.out:

@@ -309,18 +309,19 @@ class Network:
         group = distributed.group(comm)
         if group.size > 1 and None in self.layer_dims:
             self._agree_on_sizes(X, Y, group)
-        # Each process checks its own shard; all of them raise if any one's is refused,
-        # so that none is left waiting for the others in the first collective.
         if backend is None and device != "auto":
             raise ConfigError(f"device={device!r} says where backend= trains: give a backend "
                               "too (without one, fit trains where X lives)")
         rank_on_node = distributed.local_rank(group) if backend and group.size > 1 else 0
+        # Each process checks its own shard; all of them raise if any one's is refused,
+        # so that none is left waiting for the others in the first collective.
         error = None
         try:
             if backend is not None:
-                X, Y, validation_data = _to_target(
-                    (X, Y, validation_data), _backend.resolve_target(backend, device,
-                                                                     local_rank=rank_on_node))
+                target = _backend.resolve_target(backend, device, local_rank=rank_on_node)
+                X, Y = target.put(X), target.put(Y)
+                if isinstance(validation_data, (tuple, list)):  # else refused just below
+                    validation_data = tuple(target.put(a) for a in validation_data)
             X, Y, xp, device = self._inputs(X, Y)
             if validation_data is not None:
                 validation_data = self._validation_data(validation_data, xp, device)
@@ -548,19 +549,6 @@ class LogisticRegression(Network):
                  init: str = "zeros", **kwargs):
         n_y = 1 if losses.get(output).name != "softmax" else None
         super().__init__([n_x, n_y], output=output, init=init, **kwargs)
-
-
-def _to_target(arrays, target: _backend.Target) -> list:
-    """``arrays`` (arrays of any library or nested lists, or tuples of them; None stays
-    None) moved to ``target``'s namespace and device."""
-    def moved(a):
-        if a is None:
-            return None
-        if isinstance(a, tuple):
-            return tuple(moved(item) for item in a)
-        return _backend.move(a, target.xp, target.device)
-
-    return [moved(a) for a in arrays]
 
 
 def _check_layer_dims(layer_dims) -> tuple:

@@ -195,8 +195,7 @@ class _NetworkEstimator(BaseEstimator):
         check_is_fitted(self)
         X = _columns(self._validate_X(X, reset=False))
         if self.backend is not None:
-            target = _backend.resolve_target(self.backend)
-            X = _backend.from_host(X, target.xp, target.device)
+            X = _backend.resolve_target(self.backend).put(X)
         return _backend.to_host(self.network_.predict_proba(X)).T
 
 
