@@ -16,6 +16,7 @@ import numpy as np
 
 import xpnet
 from xpnet import distributed
+from xpnet._backend import to_host
 
 M = 203  # not a multiple of 2 or 3: the shards are unequal
 
@@ -95,8 +96,8 @@ def uneven_shard(X, Y, comm):
 
 def result(net) -> dict[str, np.ndarray]:
     """The parameters and the history, as arrays to save and compare."""
-    arrays = {f"W{l}": np.asarray(W) for l, (W, _) in enumerate(net.params, start=1)}
-    arrays.update({f"b{l}": np.asarray(b) for l, (_, b) in enumerate(net.params, start=1)})
+    arrays = {f"W{l}": to_host(W) for l, (W, _) in enumerate(net.params, start=1)}
+    arrays.update({f"b{l}": to_host(b) for l, (_, b) in enumerate(net.params, start=1)})
     arrays["costs"] = np.asarray(net.history.costs)
     for name, values in net.history.metrics.items():
         arrays[name] = np.asarray(values)
@@ -117,6 +118,7 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint")
     parser.add_argument("--stop-after", type=int, help="interrupt after this many records")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--backend", help="train there: fit(..., backend=BACKEND)")
     args = parser.parse_args(argv)
     comm = MPI.COMM_WORLD
 
@@ -150,6 +152,8 @@ def main(argv=None) -> int:
         fit["checkpoint_every"] = 1
     if args.resume:
         fit["resume"] = args.checkpoint
+    if args.backend:
+        fit["backend"] = args.backend
     if args.stop_after:
         def stop(history):
             if len(history) == args.stop_after:

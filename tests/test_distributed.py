@@ -115,6 +115,14 @@ def test_sizes_from_the_data_agree_when_a_shard_lacks_a_class(mpi, single_runs, 
     assert_same_run(result, single_runs["logistic_sorted"])
 
 
+def test_processes_training_on_a_named_backend_follow_the_one_process_trajectory(
+        mpi, single_runs, tmp_path):
+    """fit(..., backend=) under MPI: each process moves its shard there (and would take
+    GPU local_rank % count); the NumPy run is the reference."""
+    result = run_case(2, "adam_minibatch", tmp_path / "out.npz", "--backend", "array_api_strict")
+    assert_same_run(result, single_runs["adam_minibatch"])
+
+
 def test_without_seeds_every_process_trains_with_rank_0s(mpi, tmp_path):
     result = run_case(2, "unseeded", tmp_path / "out.npz")
     assert result["ranks_identical"] and result["seeds_identical"]
