@@ -1,5 +1,8 @@
 """The public estimator API, on every backend."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -239,6 +242,22 @@ def test_full_precision_keeps_jax_products_at_highest():
     net.fit(xp.ones((2, 5)), xp.ones((1, 5)), iterations=1,
             on_record=lambda history: seen.append(jax.config.jax_default_matmul_precision))
     assert seen == ["highest"]
+
+
+def test_full_precision_holds_for_a_backend_first_imported_by_fit():
+    pytest.importorskip("jax")
+    script = (
+        "import sys, numpy as np, xpnet\n"
+        "assert 'jax' not in sys.modules\n"
+        "seen = []\n"
+        "net = xpnet.Network([2, 3, 1], seed=0)\n"
+        "net.fit(np.ones((2, 5)), np.ones((1, 5)), iterations=1, backend='jax', on_record=lambda h:"
+        " seen.append(sys.modules['jax'].config.jax_default_matmul_precision))\n"
+        "print(seen)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "['highest']"
 
 
 def test_precision_travels_with_the_config():

@@ -28,6 +28,10 @@ def _in_precision(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        if kwargs.get("backend") is not None:
+            # fit(..., backend=) may be the library's first use: import it before the
+            # context sets the precision of every library imported.
+            _backend.namespace_by_name(kwargs["backend"])
         with _backend.matmul_precision(self.precision):
             return method(self, *args, **kwargs)
 
