@@ -1,16 +1,17 @@
 """The fused CuPy route (xpnet._fused) against the array-API route it replaces.
 
 On a GPU the kernels run for real and must give the array-API route's bits.
-On the CPU the same kernel definitions run through an emulator that executes
-their operation strings with NumPy, which checks what the CPU can: the
-formulas, the order of their operations, and which scalar goes to which
-parameter, bit for bit against the reference route.
+Without one, their CUDA C++ is compiled for the host CPU (tests/_compiled_kernels.py)
+and must give the same bits there: the formulas, the order of their operations
+and which scalar goes to which parameter, checked by running the kernels' own
+text. nvcc, where installed, builds that text for a GPU, and its instructions
+show that the GPU rounds as the host does.
 """
 
 from __future__ import annotations
 
 import re
-import sys
+import shutil
 import types
 
 import numpy as np
@@ -20,6 +21,7 @@ import xpnet
 from xpnet import _backend, _fused, activations, optimizers
 from xpnet.data import planar_flower
 
+import _compiled_kernels
 from conftest import _cuda_available
 
 ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid"]
@@ -31,42 +33,17 @@ OPTIMIZERS = {
 }
 
 
-class EmulatedKernel:
-    """A cupy.ElementwiseKernel whose operation runs as Python on NumPy arrays."""
-
-    def __init__(self, inputs, outputs, operation, name, options=()):
-        self.inputs = [p.split()[1] for p in inputs.split(",")]
-        self.outputs = [p.split()[1] for p in outputs.split(",")]
-        code = operation.replace("(T)", "@").replace("sqrt(", "np.sqrt(")  # @1 is (T)1, a cast
-        code = re.sub(r"\(([^()?]+)\?([^():]+):([^()]+)\)", r"np.where(\1, \2, \3)", code)
-        code = re.sub(r"@(\w+)", r"T(\1)", code)
-        self.code = "\n".join(s.strip() for s in code.split(";") if s.strip())
-
-    def __call__(self, *args):
-        n = len(self.inputs)
-        inputs, outputs = args[:n], list(args[n:])
-        first = next(a for a in inputs if isinstance(a, np.ndarray))
-        if not outputs:
-            outputs = [np.empty_like(first) for _ in self.outputs]
-        scope = dict(zip(self.inputs, inputs), np=np, T=first.dtype.type)
-        scope.update(zip(self.outputs, outputs))
-        exec(self.code, scope)
-        for name, out in zip(self.outputs, outputs):
-            out[...] = scope[name]
-        return outputs[0] if len(outputs) == 1 else outputs
+@pytest.fixture(scope="module")
+def host_kernels(tmp_path_factory):
+    if _compiled_kernels.host_compiler() is None:
+        pytest.skip("compiling the kernels for the host needs a C++ compiler")
+    return _compiled_kernels.host_kernels(_fused.define, tmp_path_factory.mktemp("kernels"))
 
 
 @pytest.fixture
-def emulated(monkeypatch):
-    """The fused route on NumPy, its kernels emulated."""
-    fake_cupy = types.ModuleType("cupy")
-    fake_cupy.ElementwiseKernel = EmulatedKernel
-    with monkeypatch.context() as patch:
-        patch.setitem(sys.modules, "cupy", fake_cupy)
-        _fused._kernels.cache_clear()
-        kernels = _fused._kernels()
-        _fused._kernels.cache_clear()  # the emulated kernels stay out of the real cache
-    monkeypatch.setattr(_fused, "_kernels", lambda: kernels)
+def on_host(host_kernels, monkeypatch):
+    """The fused route on NumPy, its kernels compiled for the CPU."""
+    monkeypatch.setattr(_fused, "_kernels", lambda: host_kernels)
     monkeypatch.setattr(_fused, "enabled", lambda xp: True)
     return _backend.namespace_by_name("numpy")
 
@@ -80,7 +57,7 @@ def on_gpu(monkeypatch):
     return _backend.namespace_by_name("cupy")
 
 
-@pytest.fixture(params=["emulated", "on_gpu"])
+@pytest.fixture(params=["on_host", "on_gpu"])
 def route(request):
     return request.getfixturevalue(request.param)
 
@@ -147,14 +124,14 @@ def test_a_fit_on_the_fused_route_equals_the_array_api_route(route, monkeypatch)
         np.testing.assert_array_equal(got, expected)
 
 
-def test_fused_counter_masks_give_the_array_api_routes_bits(on_gpu):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_counter_masks_give_the_array_api_routes_bits(route, dtype, monkeypatch):
     from xpnet._random import counter_masks
 
-    xp, dtype = on_gpu, _backend.dtype_by_name(on_gpu, "float32")
+    xp, dtype = route, _backend.dtype_by_name(route, dtype)
     fused = counter_masks(99, 7, (30, 20), 500, 0.75, xp=xp, dtype=dtype)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XPNET_FUSED", "0")
-        expected = counter_masks(99, 7, (30, 20), 500, 0.75, xp=xp, dtype=dtype)
+    monkeypatch.setattr(_fused, "enabled", lambda xp: False)
+    expected = counter_masks(99, 7, (30, 20), 500, 0.75, xp=xp, dtype=dtype)
     for got, want in zip(fused, expected):
         np.testing.assert_array_equal(_backend.to_host(got), _backend.to_host(want))
 
@@ -174,3 +151,14 @@ def test_the_fused_route_is_for_cupy_with_xpnet_fused_set(monkeypatch):
 def test_an_optimizer_of_ones_own_keeps_its_update():
     own = optimizers.Optimizer(lambda params, *, xp: {}, lambda p, g, s, *, xp: (p, s), name="mine")
     assert _fused.optimizer(own) is own
+
+
+def test_the_fused_kernels_build_for_a_hopper_gpu_rounding_as_the_host_does(tmp_path):
+    if shutil.which("nvcc") is None:
+        pytest.skip("building the kernels for a GPU needs nvcc")
+    ptx = _compiled_kernels.ptx_for_gpu(_fused.define, tmp_path, "sm_90")
+    instructions = set(re.findall(r"^\s+([a-z]+(?:\.[a-z0-9]+)+)", ptx, flags=re.M))
+    assert not {i for i in instructions if i.startswith("fma.")}  # --fmad=false: a·b + c rounded twice
+    assert not {i for i in instructions if ".approx" in i}
+    # correctly rounded, as IEEE 754 (and the host) has them
+    assert {"div.rn.f32", "div.rn.f64", "sqrt.rn.f32", "sqrt.rn.f64"} <= instructions

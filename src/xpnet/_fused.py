@@ -40,8 +40,16 @@ def enabled(xp) -> bool:
 def _kernels() -> dict:
     import cupy
 
+    return define(cupy.ElementwiseKernel)
+
+
+def define(elementwise_kernel) -> dict:
+    """Each kernel, by name, as ``elementwise_kernel`` (``cupy.ElementwiseKernel``, or a
+    stand-in with its signature: tests/_compiled_kernels.py compiles them without a GPU)
+    makes it from its definition."""
+
     def kernel(inputs, outputs, operation, name):
-        return cupy.ElementwiseKernel(inputs, outputs, operation, f"xpnet_{name}", options=_OPTIONS)
+        return elementwise_kernel(inputs, outputs, operation, f"xpnet_{name}", options=_OPTIONS)
 
     return {
         # dZ = dA · g'(Z), g' as activations.py writes it
@@ -126,11 +134,9 @@ def optimizer(opt: optimizers.Optimizer) -> optimizers.Optimizer:
     return optimizers.with_inplace_rule(opt, rule)
 
 
-def counter_mask(rows, columns, stream: int, threshold: int, keep_prob: float, *, dtype):
+def counter_mask(rows, columns, stream: int, threshold: int, keep_prob: float, *, xp, dtype):
     """One layer's (n, m) mask of :func:`xpnet._random.counter_masks`, in one kernel."""
-    import cupy
-
-    D = cupy.empty((rows.shape[0], columns.shape[1]), dtype=dtype)
+    D = xp.empty((rows.shape[0], columns.shape[1]), dtype=dtype, device=_backend.device(rows))
     kept = np.asarray(1.0, dtype=dtype) / np.asarray(keep_prob, dtype=dtype)
     _kernels()["mask"](rows, columns, stream, threshold, kept, D)
     return D

@@ -61,7 +61,7 @@ def counter_masks(key: int, step: int, sizes: Sequence[int], m: int, keep_prob: 
         rows = xp.reshape(xp.arange(n, dtype=xp.int64, device=device), (-1, 1))
         if _fused.enabled(xp):
             masks.append(_fused.counter_mask(rows, columns, layer_stream, threshold, keep_prob,
-                                             dtype=dtype))
+                                             xp=xp, dtype=dtype))
             continue
         h = _mix((_mix((rows + layer_stream) & _MASK31) + columns) & _MASK31)
         masks.append(xp.astype(h < threshold, dtype) / keep_prob)
