@@ -87,9 +87,11 @@ def counts(cases):
     return ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "none selected"
 
 cases = list(ET.parse(sys.argv[1]).iter("testcase"))
-by_id = lambda word: [c for c in cases if f"[{word}" in c.get("name", "") or f"-{word}" in c.get("name", "")]
-print(f"- of which cupy-parametrized: `{counts(by_id('cupy'))}`")
-print(f"- of which torch_cuda-parametrized (xpnet on torch CUDA tensors): `{counts(by_id('torch_cuda'))}`")
+def parametrized_on(backend):
+    return [c for c in cases if f"[{backend}" in c.get("name", "") or f"-{backend}" in c.get("name", "")]
+
+print(f"- of which cupy-parametrized: `{counts(parametrized_on('cupy'))}`")
+print(f"- of which torch_cuda-parametrized (xpnet on torch CUDA tensors): `{counts(parametrized_on('torch_cuda'))}`")
 fused = [c for c in cases if c.get("classname", "").endswith("test_fused")]
 print(f"- of which fused kernels against the array-API route (tests/test_fused.py): `{counts(fused)}`")
 PY
