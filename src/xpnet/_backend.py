@@ -285,3 +285,99 @@ def synchronize(x: Any) -> Any:
     elif array_api_compat.is_jax_array(x):
         x.block_until_ready()
     return x
+
+
+# -- memory layout of the data ------------------------------------------------------
+#
+# The standard cannot name memory order, yet it decides how fast a mini-batch is
+# gathered: NumPy's take along axis 1 copies the whole of X first when X is not
+# C-ordered (an epoch quadratic in m), and even on a C-ordered X a gather of
+# scattered columns touches every feature's row. Held with each example's n_x
+# values contiguous (column-major, as PyTorch holds its rows), a batch is a gather
+# of whole rows of Xᵀ, and the products take the transposed operand as it is.
+
+
+def chooses_memory_order(xp: ModuleType) -> bool:
+    """Whether arrays of ``xp`` can be laid out in a memory order xpnet chooses:
+    NumPy, CuPy and PyTorch (JAX and array-api-strict decide for themselves)."""
+    return (array_api_compat.is_numpy_namespace(xp) or array_api_compat.is_cupy_namespace(xp)
+            or array_api_compat.is_torch_namespace(xp))
+
+
+def _examples_contiguous(X: Any) -> bool:
+    if array_api_compat.is_torch_array(X):
+        return X.T.is_contiguous()
+    return bool(X.flags.f_contiguous)
+
+
+def examples_contiguous(X: Any, dtype: Any = None) -> Any:
+    """X (n_x, m) in ``dtype`` (its own when None), held with each example contiguous where
+    the backend lets xpnet choose (:func:`chooses_memory_order`); at most one copy, none
+    when X is already so. Elsewhere X cast to ``dtype``, as it lies."""
+    xp = namespace(X)
+    dtype = X.dtype if dtype is None else dtype
+    if not chooses_memory_order(xp):
+        return X if X.dtype == dtype else xp.astype(X, dtype)
+    if X.dtype == dtype and _examples_contiguous(X):
+        return X
+    if array_api_compat.is_torch_array(X):
+        rows = X.new_empty((X.shape[1], X.shape[0]), dtype=dtype)  # one copy, cast on the way
+        return rows.copy_(X.T).T
+    lib = sys.modules["cupy" if array_api_compat.is_cupy_array(X) else "numpy"]
+    return lib.asarray(X, dtype=dtype, order="F")
+
+
+def take_examples(X: Any, columns: Any, *, xp: ModuleType) -> Any:
+    """X[:, columns] (n_x, len(columns)) for X (n_x, m) and an integer array ``columns`` of
+    ``xp``: gathered as whole rows of Xᵀ where each example is contiguous (the batch comes
+    out laid the same way), else along axis 1."""
+    if chooses_memory_order(xp) and _examples_contiguous(X):
+        return xp.take(X.T, columns, axis=0).T
+    return xp.take(X, columns, axis=1)
+
+
+# -- writing into arrays that exist -----------------------------------------------------
+
+
+class Kernels:
+    """The few operations the in-place route of a step writes into an existing array
+    ``out`` (the standard has no ``out=``): the library's own ``out=`` where it has one
+    (NumPy, CuPy, PyTorch), else the standard's result copied into ``out``. Either way
+    the same bits as the pure expression beside each."""
+
+    def __init__(self, xp: ModuleType):
+        self.xp = xp
+        self.lib = None
+        if array_api_compat.is_numpy_namespace(xp):
+            self.lib = np
+        elif array_api_compat.is_cupy_namespace(xp):
+            self.lib = importlib.import_module("cupy")
+        elif array_api_compat.is_torch_namespace(xp):
+            self.lib = importlib.import_module("torch")
+        self.torch = array_api_compat.is_torch_namespace(xp)
+
+    def matmul(self, a: Any, b: Any, *, out: Any) -> Any:
+        """out = a @ b."""
+        if self.lib is None:
+            out[...] = a @ b
+        else:
+            self.lib.matmul(a, b, out=out)
+        return out
+
+    def sum_columns(self, a: Any, *, out: Any) -> Any:
+        """out = xp.sum(a, axis=1, keepdims=True), for a (n, m) and out (n, 1)."""
+        if self.lib is None:
+            out[...] = self.xp.sum(a, axis=1, keepdims=True)
+        elif self.torch:
+            self.lib.sum(a, dim=1, keepdim=True, out=out)
+        else:
+            self.lib.sum(a, axis=1, keepdims=True, out=out)
+        return out
+
+    def sqrt(self, a: Any, *, out: Any) -> Any:
+        """out = xp.sqrt(a); ``out`` may be ``a``."""
+        if self.lib is None:
+            out[...] = self.xp.sqrt(a)
+        else:
+            self.lib.sqrt(a, out=out)
+        return out

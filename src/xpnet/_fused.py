@@ -117,7 +117,7 @@ def optimizer(opt: optimizers.Optimizer) -> optimizers.Optimizer:
         return opt
     k, h = _kernels()[opt.name], opt.hyperparameters
 
-    def rule(theta, d, *slots, a, t, xp):
+    def rule(theta, d, *slots, a, t, xp, work=None):  # one kernel needs no scratch
         f = functools.partial(_scalar, like=theta)
         if opt.name == "sgd":
             k(d, f(a), theta)

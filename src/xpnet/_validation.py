@@ -49,19 +49,42 @@ def _check_numeric(a, name: str, xp) -> None:
         )
 
 
+#: Entries of a 2-D array examined at once by the exact checks: their temporaries stay
+#: this small, whatever the size of the data.
+CHECK_BLOCK = 1 << 20
+
+
+def _column_blocks(a):
+    """``a`` (rows, m) as slices of whole columns of at most about CHECK_BLOCK entries."""
+    if a.ndim != 2:
+        yield a
+        return
+    rows, m = a.shape
+    width = max(1, CHECK_BLOCK // max(rows, 1))
+    for start in range(0, m, width):
+        yield a[:, start:min(start + width, m)]
+
+
 def _check_finite(a, name: str, xp) -> None:
-    if xp.isdtype(a.dtype, "real floating") and not bool(xp.all(xp.isfinite(a))):
-        bad = int(xp.sum(xp.astype(~xp.isfinite(a), xp.int32)))
+    """Refuse NaN and inf, with O(1) extra memory: the sum of ``a`` is finite only if every
+    entry is (NaN and inf propagate), and is a reduction, with no temporary the size of
+    ``a``; only when it is not (a non-finite entry, or finite entries whose sum
+    overflows) are the entries examined, a block of columns at a time."""
+    if not xp.isdtype(a.dtype, "real floating") or bool(xp.isfinite(xp.sum(a))):
+        return
+    bad = sum(int(xp.sum(xp.astype(~xp.isfinite(block), xp.int64))) for block in _column_blocks(a))
+    if bad:
         raise DataError(
             f"{name} contains NaN or inf ({bad} entries): remove or impute them before training"
         )
 
 
-def check_X(X, *, n_x: int | None, xp, dtype) -> Any:
+def check_X(X, *, n_x: int | None, xp, dtype, examples_contiguous: bool = False) -> Any:
     """X (n_x, m) cast to ``dtype``, after checking its shape, type and values.
 
     ``n_x`` is the number of input features the first layer expects (None
-    when the model takes it from X).
+    when the model takes it from X). With ``examples_contiguous`` X is also laid
+    out for training (:func:`xpnet._backend.examples_contiguous`), in the same copy.
     """
     _check_numeric(X, "X", xp)
     if X.ndim != 2:
@@ -82,7 +105,9 @@ def check_X(X, *, n_x: int | None, xp, dtype) -> Any:
         )
     if m == 0:
         raise ShapeError("X has no examples (m = 0 columns)")
-    if X.dtype != dtype:
+    if examples_contiguous:
+        X = _backend.examples_contiguous(X, dtype)
+    elif X.dtype != dtype:
         X = xp.astype(X, dtype)
     _check_finite(X, "X", xp)
     return X

@@ -190,8 +190,10 @@ class Network:
 
     # -- the boundary ------------------------------------------------------------
 
-    def _inputs(self, X, Y=None):
-        """Validated (X, Y, xp, device): X (n_x, m) and Y (n[L], m) in the model's dtype."""
+    def _inputs(self, X, Y=None, *, training: bool = False):
+        """Validated (X, Y, xp, device): X (n_x, m) and Y (n[L], m) in the model's dtype;
+        for ``training``, each example contiguous where the backend allows (at most one
+        copy of X, made here once: the batches of a fit are gathered from it)."""
         X = _validation.as_array(X, "X")
         arrays = (X,) if Y is None else (X, _validation.as_array(Y, "Y"))
         xp, device = _validation.namespace_and_device(*arrays)
@@ -199,11 +201,14 @@ class Network:
             Y = arrays[1]
         self._infer_sizes(X, Y, xp)
         dtype = _backend.dtype_by_name(xp, self.dtype)
-        X = _validation.check_X(X, n_x=self.layer_dims[0], xp=xp, dtype=dtype)
+        X = _validation.check_X(X, n_x=self.layer_dims[0], xp=xp, dtype=dtype,
+                                examples_contiguous=training)
         if Y is not None:
             Y = _validation.check_Y(
                 Y, output=self.output, n_y=self.layer_dims[-1], m=X.shape[1], xp=xp, dtype=dtype
             )
+            if training:
+                Y = _backend.examples_contiguous(Y)
         return X, Y, xp, device
 
     def _infer_sizes(self, X, Y, xp) -> None:
@@ -326,7 +331,7 @@ class Network:
                 X, Y = target.put(X), target.put(Y)
                 if isinstance(validation_data, (tuple, list)):  # else refused just below
                     validation_data = tuple(target.put(a) for a in validation_data)
-            X, Y, xp, device = self._inputs(X, Y)
+            X, Y, xp, device = self._inputs(X, Y, training=True)
             if validation_data is not None:
                 validation_data = self._validation_data(validation_data, xp, device)
         except Exception as exc:
@@ -361,7 +366,8 @@ class Network:
         if _fused.enabled(xp):
             arch, opt = _fused.architecture(arch), _fused.optimizer(opt)
         callbacks = [on_record] if on_record is not None else []
-        progress = Progress(plan, enabled=verbose and group.rank == 0)
+        progress = Progress(plan, shard.m, enabled=verbose and group.rank == 0,
+                            resumed=(state.step, state.epoch))
         callbacks.append(progress.update)
         try:
             state = train(
@@ -369,7 +375,7 @@ class Network:
                 random=random, validation=validation,
                 on_record=lambda history: [callback(history) for callback in callbacks],
                 on_checkpoint=save_checkpoint if checkpoint is not None and group.rank == 0 else None,
-                inplace=inplace, group=group, shard=shard, validation_shard=validation_shard,
+                on_update=progress.advance if progress.enabled else None, inplace=inplace, group=group, shard=shard, validation_shard=validation_shard,
             )
             if checkpoint is not None and group.rank == 0:
                 save_checkpoint(state)
@@ -407,7 +413,7 @@ class Network:
             xp, device = _backend.namespace(X), _backend.device(X)
 
             def take(a, columns):
-                return xp.take(a, _backend.from_host(columns, xp, device), axis=1)
+                return _backend.take_examples(a, _backend.from_host(columns, xp, device), xp=xp)
 
             return (take(X, train), take(Y, train), (take(X, held_out), take(Y, held_out)),
                     train_shard, validation_shard)

@@ -86,7 +86,7 @@ def forward(params: Params, X, arch: Architecture, *, xp, masks=None) -> tuple[A
 
 
 def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp,
-             m: int | None = None, l2: bool = True) -> list:
+             m: int | None = None, l2: bool = True, out=None) -> list:
     """[(dW[1], db[1]), ..., (dW[L], db[L])]: the gradients of the cost J.
 
     ``Y`` is (n[L], m), in the encoding of the output unit (0/1 for sigmoid,
@@ -99,6 +99,10 @@ def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp,
     gradients are its share of the sum, and ``l2=False``: the L2 term depends on
     the parameters alone, so :func:`add_l2_gradient` adds it once, after the
     shares have been summed.
+
+    ``out``, a :class:`xpnet._workspace.Workspace` (the in-place route of a fit),
+    receives each dW and db in its buffers instead of new arrays: the same
+    numbers, and no parameter-sized array allocated.
     """
     L = len(params)
     m = Y.shape[1] if m is None else m
@@ -107,8 +111,12 @@ def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp,
     for l in range(L, 0, -1):
         cache = caches.pop()
         W = params[l - 1][0]
-        dW = dZ @ cache.A_prev.T
-        db = xp.sum(dZ, axis=1, keepdims=True)
+        if out is None:
+            dW = dZ @ cache.A_prev.T
+            db = xp.sum(dZ, axis=1, keepdims=True)
+        else:  # the same two, written into the fit's buffers
+            dW = out.kernels.matmul(dZ, cache.A_prev.T, out=out[l - 1][0])
+            db = out.kernels.sum_columns(dZ, out=out[l - 1][1])
         grads[l - 1] = (dW, db)
         if l > 1:
             # dA[0] would be W[1]ᵀ·dZ[1], the largest product of all, and nothing reads it.
@@ -118,20 +126,44 @@ def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp,
                 dA = dA * below.D
             dZ = arch.hidden[l - 2].backward(dA, below.Z, below.A, xp=xp)  # dA * g'(Z[l-1])
     if l2:
-        grads = add_l2_gradient(grads, params, arch, m)
+        grads = add_l2_gradient(grads, params, arch, m, out=out)
     return grads
 
 
-def add_l2_gradient(grads: list, params: Params, arch: Architecture, m: int) -> list:
-    """dW[l] + λ/m·W[l] for each layer: the gradient of the L2 term λ/(2m)·Σ‖W[l]‖²."""
+def add_l2_gradient(grads: list, params: Params, arch: Architecture, m: int, *,
+                    out=None) -> list:
+    """dW[l] + λ/m·W[l] for each layer: the gradient of the L2 term λ/(2m)·Σ‖W[l]‖².
+
+    With ``out`` (a :class:`xpnet._workspace.Workspace`) each dW is updated where it
+    lies, through the workspace's scratch array: the same numbers, no new array.
+    """
     if not arch.l2:
         return grads
-    return [(dW + (arch.l2 / m) * W, db) for (dW, db), (W, _) in zip(grads, params)]
+    if out is None:
+        return [(dW + (arch.l2 / m) * W, db) for (dW, db), (W, _) in zip(grads, params)]
+    for (dW, _), (W, _) in zip(grads, params):
+        penalty = out.like(W)
+        penalty[...] = W
+        penalty *= arch.l2 / m
+        dW += penalty
+    return grads
 
 
-def l2_penalty(params: Params, arch: Architecture, m: int, *, xp):
-    """λ/(2m)·Σ_l ‖W[l]‖², the L2 term of the cost (a 0-d array)."""
-    return (arch.l2 / (2 * m)) * sum(xp.sum(W * W) for W, _ in params)
+def l2_penalty(params: Params, arch: Architecture, m: int, *, xp, out=None):
+    """λ/(2m)·Σ_l ‖W[l]‖², the L2 term of the cost (a 0-d array).
+
+    With ``out`` (a :class:`xpnet._workspace.Workspace`) each W·W is formed in its
+    scratch array instead of a new one: the same numbers.
+    """
+    if out is None:
+        return (arch.l2 / (2 * m)) * sum(xp.sum(W * W) for W, _ in params)
+    total = 0
+    for W, _ in params:
+        squares = out.like(W)
+        squares[...] = W
+        squares *= W
+        total = total + xp.sum(squares)
+    return (arch.l2 / (2 * m)) * total
 
 
 def cost_from_caches(params: Params, caches: Sequence[Cache], Y, arch: Architecture, *, xp):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, NamedTuple, Union
 
+from ._workspace import Scratch
 from .errors import ConfigError
 
 Schedule = Callable[[int], float]
@@ -84,11 +85,14 @@ def exponential_decay(initial: float, *, rate: float = 0.96, every: int = 1000) 
 # the learning rate α of this step, the step number t (counted from 1) and the
 # optimizer's slots for θ (momentum's v, ...). The rule comes twice, side by
 # side: the pure one returns new arrays; the in-place one updates θ and its
-# slots where they lie, allocating no parameter-sized arrays. Both do the same
-# floating-point operations in the same order, so their results are equal bit
-# for bit (the tests check it); the training loop takes the in-place rule only
-# where the backend allows it (``_backend.supports_inplace``) and the arrays
-# are its own.
+# slots where they lie, and overwrites dθ (this step's own gradient). Its one
+# temporary is ``work.like(θ)``, a view of a scratch array that the fit keeps
+# (xpnet._workspace), so a step allocates no parameter-sized array. Both do the
+# same floating-point operations in the same order (x·c written as x *= c,
+# a/b as a /= b, √ through ``work.kernels.sqrt``), so their results are equal
+# bit for bit (the tests check it); the training loop takes the in-place rule
+# only where the backend allows it (``_backend.supports_inplace``) and the
+# arrays are its own.
 
 
 def _optimizer(name: str, hyperparameters: dict, slot_names: tuple[str, ...],
@@ -103,21 +107,29 @@ def _optimizer(name: str, hyperparameters: dict, slot_names: tuple[str, ...],
 
     return Optimizer(init, _updater(rule, slot_names, alpha), name,
                      {"learning_rate": learning_rate, **hyperparameters},
-                     _updater(rule_inplace, slot_names, alpha))
+                     _updater(rule_inplace, slot_names, alpha, inplace=True))
 
 
-def _updater(apply: Callable, slot_names: tuple[str, ...], alpha: Schedule) -> Callable:
-    """``update(params, grads, state, *, xp)`` applying the rule ``apply`` to each W and b."""
+def _updater(apply: Callable, slot_names: tuple[str, ...], alpha: Schedule, *,
+             inplace: bool = False) -> Callable:
+    """``update(params, grads, state, *, xp)`` applying the rule ``apply`` to each W and b.
 
-    def update(params, grads, state, *, xp):
+    An in-place updater also takes ``work``, the fit's :class:`~xpnet._workspace.Scratch`
+    (made for the call when not given), and hands it to the rule.
+    """
+
+    def update(params, grads, state, *, xp, work: Scratch | None = None):
         a, t = alpha(state["count"]), state["count"] + 1
+        extra = {}
+        if inplace:
+            extra["work"] = Scratch(params, xp=xp) if work is None else work
         new_params = []
         new_slots = {slot: [] for slot in slot_names}
         for l, ((W, b), (dW, db)) in enumerate(zip(params, grads)):
             pair = []
             for k, (theta, d) in enumerate(((W, dW), (b, db))):
                 theta, *slots = apply(theta, d, *(state["slots"][s][l][k] for s in slot_names),
-                                      a=a, t=t, xp=xp)
+                                      a=a, t=t, xp=xp, **extra)
                 pair.append((theta, slots))
             (W, W_slots), (b, b_slots) = pair
             new_params.append((W, b))
@@ -130,10 +142,11 @@ def _updater(apply: Callable, slot_names: tuple[str, ...], alpha: Schedule) -> C
 
 def with_inplace_rule(optimizer: Optimizer, rule_inplace: Callable) -> Optimizer:
     """``optimizer`` with another in-place rule for each W and b (a fused kernel, say),
-    called as ``rule_inplace(theta, d, *slots, a=α, t=t, xp=xp)``: same state, same numbers."""
+    called as ``rule_inplace(theta, d, *slots, a=α, t=t, xp=xp, work=scratch)``: same
+    state, same numbers."""
     alpha = _as_schedule(optimizer.hyperparameters["learning_rate"])
     return optimizer._replace(
-        update_inplace=_updater(rule_inplace, SLOTS[optimizer.name], alpha))
+        update_inplace=_updater(rule_inplace, SLOTS[optimizer.name], alpha, inplace=True))
 
 
 def gradient_descent(learning_rate: LearningRate) -> Optimizer:
@@ -142,8 +155,8 @@ def gradient_descent(learning_rate: LearningRate) -> Optimizer:
     def rule(theta, d, *, a, t, xp):
         return (theta - a * d,)
 
-    def rule_inplace(theta, d, *, a, t, xp):
-        d *= a  # d is this step's fresh gradient: scaling it in place costs no memory
+    def rule_inplace(theta, d, *, a, t, xp, work):
+        d *= a  # d is this step's own gradient: scaling it in place costs no memory
         theta -= d
         return (theta,)
 
@@ -158,11 +171,13 @@ def momentum(learning_rate: LearningRate, *, beta: float = 0.9) -> Optimizer:
         v = beta * v + (1.0 - beta) * d
         return theta - a * v, v
 
-    def rule_inplace(theta, d, v, *, a, t, xp):
+    def rule_inplace(theta, d, v, *, a, t, xp, work):
         v *= beta
         d *= 1.0 - beta
         v += d
-        theta -= a * v
+        d[...] = v  # dθ is spent: it holds α·v now
+        d *= a
+        theta -= d
         return theta, v
 
     return _optimizer("momentum", {"beta": beta}, ("v",), rule, rule_inplace, learning_rate)
@@ -176,10 +191,18 @@ def rmsprop(learning_rate: LearningRate, *, beta: float = 0.9, epsilon: float = 
         s = beta * s + (1.0 - beta) * (d * d)
         return theta - a * d / (xp.sqrt(s) + epsilon), s
 
-    def rule_inplace(theta, d, s, *, a, t, xp):
+    def rule_inplace(theta, d, s, *, a, t, xp, work):
+        tmp = work.like(theta)
+        tmp[...] = d
+        tmp *= d
+        tmp *= 1.0 - beta
         s *= beta
-        s += (1.0 - beta) * (d * d)
-        theta -= a * d / (xp.sqrt(s) + epsilon)
+        s += tmp  # s = β·s + (1 − β)·dθ²
+        work.kernels.sqrt(s, out=tmp)
+        tmp += epsilon  # √s + ε
+        d *= a
+        d /= tmp
+        theta -= d
         return theta, s
 
     return _optimizer("rmsprop", {"beta": beta, "epsilon": epsilon}, ("s",), rule, rule_inplace,
@@ -198,13 +221,26 @@ def adam(learning_rate: LearningRate, *, beta1: float = 0.9, beta2: float = 0.99
         v_hat, s_hat = v / (1.0 - beta1**t), s / (1.0 - beta2**t)
         return theta - a * v_hat / (xp.sqrt(s_hat) + epsilon), v, s
 
-    def rule_inplace(theta, d, v, s, *, a, t, xp):
+    def rule_inplace(theta, d, v, s, *, a, t, xp, work):
+        tmp = work.like(theta)
+        tmp[...] = d
+        tmp *= 1.0 - beta1
         v *= beta1
-        v += (1.0 - beta1) * d
+        v += tmp  # v = β1·v + (1 − β1)·dθ
+        tmp[...] = d
+        tmp *= d
+        tmp *= 1.0 - beta2
         s *= beta2
-        s += (1.0 - beta2) * (d * d)
-        v_hat, s_hat = v / (1.0 - beta1**t), s / (1.0 - beta2**t)
-        theta -= a * v_hat / (xp.sqrt(s_hat) + epsilon)
+        s += tmp  # s = β2·s + (1 − β2)·dθ²
+        tmp[...] = s
+        tmp /= 1.0 - beta2**t
+        work.kernels.sqrt(tmp, out=tmp)
+        tmp += epsilon  # √ŝ + ε
+        d[...] = v  # dθ is spent: it holds α·v̂ now
+        d /= 1.0 - beta1**t
+        d *= a
+        d /= tmp
+        theta -= d
         return theta, v, s
 
     return _optimizer("adam", {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}, ("v", "s"),

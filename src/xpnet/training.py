@@ -17,11 +17,13 @@ the caller provides (see ``xpnet._random.TrainingRandom``).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import losses, network
+from . import _backend, losses, network
+from ._workspace import Workspace
 from .errors import DivergenceError
 from .network import Architecture
 from .optimizers import Optimizer
@@ -109,6 +111,7 @@ def train(
     validation: tuple[Any, Any] | None = None,
     on_record: Callable[[History], None] | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
+    on_update: Callable[[int], None] | None = None,
     inplace: bool = False,
     group=None,
     shard=None,
@@ -120,15 +123,23 @@ def train(
     the parameters; ``validation`` is (X_val, Y_val) likewise. ``random``
     gives shuffles and dropout masks. ``on_record(history)`` is called after
     each record, ``on_checkpoint(state)`` every ``plan.checkpoint_every``
-    updates (iteration mode) or epochs (epoch mode).
+    updates (iteration mode) or epochs (epoch mode). ``on_update(m)`` is called
+    after every update with the number of examples it saw (a Python int: it
+    reads nothing back from the device), for a progress display.
 
     A non-finite cost is noticed where it is recorded (never by a read-back
     per step): the loop raises :class:`~xpnet.errors.DivergenceError`, whose
     ``state`` holds the parameters of the last record whose cost was finite.
 
     With ``inplace`` the optimizer's in-place route updates the parameters and
-    its slots where they lie (same numbers, less memory traffic); the caller
-    must own ``state.params`` then, since they will be overwritten.
+    its slots where they lie, and the gradients and the update's temporary go
+    into a :class:`~xpnet._workspace.Workspace` made once for the run: the same
+    numbers, and no parameter-sized array allocated per step. The caller must
+    own ``state.params`` then, since they will be overwritten.
+
+    Mini-batches are gathered with :func:`xpnet._backend.take_examples`: X is
+    best held with each example contiguous (``_backend.examples_contiguous``),
+    which makes a batch a gather of whole rows of Xᵀ.
 
     Data-parallel training (see :mod:`xpnet.distributed`) passes the ``group``
     of processes, and the ``shard`` (and ``validation_shard``) saying which of
@@ -136,10 +147,14 @@ def train(
     """
     from .distributed import Shard, SingleProcess  # host-side bookkeeping, no array math
 
-    update = optimizer.update_inplace if inplace and optimizer.update_inplace else optimizer.update
+    workspace = None
+    update = optimizer.update
+    if inplace and optimizer.update_inplace:
+        workspace = Workspace(state.params, xp=xp)
+        update = functools.partial(optimizer.update_inplace, work=workspace)
     group = group or SingleProcess()
     loop = _Loop(arch, update, plan, xp, random, validation, on_record, on_checkpoint,
-                 copy_best=update is not optimizer.update, group=group,
+                 on_update, workspace, copy_best=workspace is not None, group=group,
                  shard=shard or Shard(X.shape[1]),
                  validation_shard=validation_shard or (
                      Shard(validation[1].shape[1]) if validation is not None else None))
@@ -159,6 +174,8 @@ class _Loop:
     validation: tuple | None
     on_record: Callable | None
     on_checkpoint: Callable | None
+    on_update: Callable | None
+    workspace: Workspace | None  # the in-place route's buffers; None on the pure route
     copy_best: bool  # snapshots (best, last finite) must be copies: the in-place route overwrites params
     group: Any  # the processes that train together (xpnet.distributed); one by default
     shard: Any  # which training examples this process holds
@@ -182,14 +199,18 @@ class _Loop:
         loss = hits = penalty = None
         if measure:
             loss, hits = self.local_measures(A_L, caches, Y)
-            penalty = network.l2_penalty(state.params, arch, m, xp=xp) if arch.l2 else 0.0
+            penalty = (network.l2_penalty(state.params, arch, m, xp=xp, out=self.workspace)
+                       if arch.l2 else 0.0)
         # The gradients of this process's examples, divided by the batch's global m;
         # summed over the processes, then the L2 term once.
-        grads = network.backward(state.params, caches, Y, arch, xp=xp, m=m, l2=False)
+        grads = network.backward(state.params, caches, Y, arch, xp=xp, m=m, l2=False,
+                                 out=self.workspace)
         grads = self.group.sum_gradients(grads, xp=xp)
-        grads = network.add_l2_gradient(grads, state.params, arch, m)
+        grads = network.add_l2_gradient(grads, state.params, arch, m, out=self.workspace)
         state.params, state.opt_state = self.update(state.params, grads, state.opt_state, xp=xp)
         state.step += 1
+        if self.on_update is not None:
+            self.on_update(m)
         return loss, hits, penalty
 
     def local_measures(self, A_L, caches, Y):
@@ -244,7 +265,8 @@ class _Loop:
                     X_batch, Y_batch = X, Y
                 else:
                     batch = columns[start:stop]
-                    X_batch, Y_batch = xp.take(X, batch, axis=1), xp.take(Y, batch, axis=1)
+                    X_batch = _backend.take_examples(X, batch, xp=xp)
+                    Y_batch = _backend.take_examples(Y, batch, xp=xp)
                 loss, hits, penalty = self.step(state, X_batch, Y_batch, m=m_batch, within=within,
                                                 measure=True)
                 loss_sum = loss_sum + loss
