@@ -9,9 +9,20 @@ import pytest
 import xpnet
 from xpnet import _backend
 
-from conftest import asarray
+from conftest import CAT_DATA, asarray
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cat_data(cat_data):
+    """The cat data in float64, as the course computed it: x / 255.0 in float64, not float32's rounding.
+
+    conftest's fixture (the loader's default dtype, float32) decides whether the files are there.
+    """
+    from xpnet.data import load_catvnoncat
+
+    return load_catvnoncat(CAT_DATA, dtype="float64")
 
 LOGISTIC = dict(costs={0: 0.693147, 100: 0.584508, 200: 0.466949, 1900: 0.140872},
                 train_percent=99.04306220095694, test_percent=70.0)

@@ -1,3 +1,4 @@
+import re
 import sys
 
 import numpy as np
@@ -32,11 +33,35 @@ def test_flower_test_split_is_a_fresh_draw():
     assert not np.array_equal(ds.X_train, ds.X_test)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_flower_dataset_hands_the_draw_over_in_dtype_one_example_per_contiguous_column(dtype):
+    ds = data.flower_dataset(dtype=dtype)
+    X, Y = data.planar_flower(seed=1)
+    for A in (ds.X_train, ds.X_test):
+        assert A.dtype == dtype and A.flags.f_contiguous
+    np.testing.assert_array_equal(ds.X_train, X.astype(dtype))  # float64 draws, rounded once
+    np.testing.assert_array_equal(ds.Y_train, Y)
+    assert ds.Y_train.dtype == np.int64
+
+
 def test_flatten_images_gives_one_scaled_column_per_image():
     images = np.arange(2 * 2 * 2 * 3, dtype=np.uint8).reshape(2, 2, 2, 3)
     X = data.flatten_images(images)
-    assert X.shape == (12, 2)
-    np.testing.assert_array_equal(X[:, 1], images[1].ravel() / 255.0)
+    assert X.shape == (12, 2) and X.dtype == np.float32 and X.flags.f_contiguous
+    np.testing.assert_array_equal(X[:, 1], (images[1].ravel() / 255.0).astype(np.float32))
+    X64 = data.flatten_images(images, dtype="float64")
+    assert X64.dtype == np.float64 and X64.flags.f_contiguous
+    np.testing.assert_array_equal(X64, images.reshape(2, -1).T / 255.0)  # the course's float64 numbers
+
+
+def test_float32_pixels_over_255_are_the_float64_quotients_rounded_once():
+    # float32(x) / 255 in float32 is correctly rounded, and so is the float64 x / 255.0;
+    # rounding that to float32 lands on the same float32 (53 >= 2·24 + 2 bits: no double-rounding error).
+    x = np.arange(256, dtype=np.uint8)
+    in_float32 = np.divide(x, np.float32(255), dtype=np.float32)
+    assert in_float32.dtype == np.float32
+    np.testing.assert_array_equal(in_float32, (x / 255.0).astype(np.float32))
+    np.testing.assert_array_equal(data.flatten_images(x.reshape(256, 1, 1, 1))[0], in_float32)
 
 
 def write_cat_files(folder, m_train=4, m_test=2):
@@ -53,9 +78,22 @@ def test_cat_loader_prepares_the_files_as_the_course_does(tmp_path):
     write_cat_files(tmp_path)
     ds = data.load_catvnoncat(tmp_path)
     assert ds.X_train.shape == (12288, 4) and ds.X_test.shape == (12288, 2)
-    assert ds.Y_train.tolist() == [[0, 1, 0, 1]]
+    assert ds.X_train.dtype == ds.X_test.dtype == np.float32
+    assert ds.X_train.flags.f_contiguous and ds.X_test.flags.f_contiguous
+    assert ds.Y_train.tolist() == [[0, 1, 0, 1]] and ds.Y_train.dtype == np.int64
     assert 0.0 <= ds.X_train.min() and ds.X_train.max() <= 1.0
     assert ds.classes == ("non-cat", "cat")
+
+
+def test_cat_loader_in_float64_gives_the_course_numbers(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    write_cat_files(tmp_path)
+    ds, ds32 = data.load_catvnoncat(tmp_path, dtype="float64"), data.load_catvnoncat(tmp_path)
+    with h5py.File(tmp_path / "train_catvnoncat.h5") as f:
+        x = f["train_set_x"][()]
+    assert ds.X_train.dtype == np.float64 and ds.X_train.flags.f_contiguous
+    np.testing.assert_array_equal(ds.X_train, x.reshape(4, -1).T / 255.0)
+    np.testing.assert_array_equal(ds32.X_train, ds.X_train.astype(np.float32))
 
 
 def test_cat_loader_reads_the_folder_from_the_environment(tmp_path, monkeypatch):
@@ -298,11 +336,21 @@ def test_standardizer_refuses_a_different_number_of_features():
 
 
 def test_standardize_scales_a_dataset_by_its_training_set():
-    ds = data.standardize(data.flower_dataset())
+    flower = data.flower_dataset(dtype="float64")
+    ds = data.standardize(flower)
     np.testing.assert_allclose(ds.X_train.mean(axis=1), 0.0, atol=1e-12)
     np.testing.assert_allclose(ds.X_train.std(axis=1), 1.0)
-    expected = data.Standardizer().fit(data.flower_dataset().X_train).transform(data.flower_dataset().X_test)
+    expected = data.Standardizer().fit(flower.X_train).transform(flower.X_test)
     np.testing.assert_allclose(ds.X_test, expected)
+
+
+def test_standardize_keeps_a_float32_dataset_float32_and_its_columns_contiguous():
+    flower = data.flower_dataset()
+    ds = data.standardize(flower)
+    assert ds.X_train.dtype == ds.X_test.dtype == np.float32 and ds.X_train.flags.f_contiguous
+    np.testing.assert_allclose(ds.X_train.mean(axis=1), 0.0, atol=1e-6)
+    reference = data.standardize(data.flower_dataset(dtype="float64"))
+    np.testing.assert_allclose(ds.X_test, reference.X_test, rtol=1e-5, atol=1e-6)
 
 
 # -- one_hot ------------------------------------------------------------------------
@@ -346,9 +394,10 @@ def test_npz_with_train_and_test_loads_as_saved(tmp_path):
     rng = np.random.RandomState(0)
     arrays = dict(X_train=rng.rand(3, 8), Y_train=np.arange(8) % 2, X_test=rng.rand(3, 4), Y_test=np.arange(4) % 2)
     np.savez(tmp_path / "parts.npz", **arrays)
-    ds = data.load_npz(tmp_path / "parts.npz")
+    ds = data.load_npz(tmp_path / "parts.npz", dtype="float64")
     np.testing.assert_array_equal(ds.X_train, arrays["X_train"])
     assert ds.X_train.dtype == np.float64 and ds.X_test.shape == (3, 4)
+    assert ds.X_train.flags.f_contiguous and ds.X_test.flags.f_contiguous
     assert ds.Y_train.shape == (1, 8) and ds.Y_train.dtype == np.int64
     assert ds.Y_test.tolist() == [[0, 1, 0, 1]]
     assert ds.classes == ("0", "1") and ds.name == "parts"
@@ -370,11 +419,12 @@ def test_npz_float_0_1_labels_become_int64_rows(tmp_path):
     assert ds.Y_train.dtype == np.int64 and ds.Y_train.shape == (1, 8)
 
 
-def test_npz_regression_values_stay_float_with_no_classes(tmp_path):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_npz_regression_values_stay_float_in_dtype_with_no_classes(tmp_path, dtype):
     rng = np.random.RandomState(0)
     np.savez(tmp_path / "r.npz", X=rng.rand(2, 10), Y=rng.rand(2, 10))
-    ds = data.load_npz(tmp_path / "r.npz")
-    assert ds.Y_train.dtype == np.float64 and ds.Y_train.shape == (2, 8)
+    ds = data.load_npz(tmp_path / "r.npz", dtype=dtype)
+    assert ds.Y_train.dtype == dtype and ds.Y_train.shape == (2, 8) and ds.X_train.dtype == dtype
     assert ds.classes == ()
 
 
@@ -452,6 +502,116 @@ def test_npz_names_a_missing_file(tmp_path):
         data.load_npz(tmp_path / "nowhere.npz")
 
 
+def test_npz_refuses_nan_in_a_later_chunk(tmp_path, monkeypatch):
+    X = np.zeros((6, 50))
+    X[5, 49] = np.inf
+    np.savez(tmp_path / "d.npz", X=X, Y=np.zeros(50))
+    monkeypatch.setattr(data, "NPZ_CHUNK_BYTES", 64)
+    with pytest.raises(DataFileError, match="X contains NaN or inf"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_a_single_example_to_split(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((3, 1)), Y=np.zeros(1))
+    with pytest.raises(DataFileError, match=r"d.npz: X holds 1 example.*at least 2"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_refuses_X_of_text_from_its_header_without_reading_it(tmp_path, monkeypatch):
+    np.savez(tmp_path / "d.npz", X=np.array([["a", "b"]]), Y=np.zeros(2))
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("X's data was read")
+
+    monkeypatch.setattr(data, "_npz_X_blocks", no_reading)
+    with pytest.raises(DataFileError, match="X has dtype <U1; xpnet needs real numbers"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+# Every dtype the .npy format gives X that xpnet reads, in both byte orders where it has one.
+NPZ_X_DTYPES = ["?", "u1", "<i2", ">i2", "<u4", ">i8", "<f2", ">f4", "<f8", ">f8"]
+
+
+def npz_X(dtype, shape=(5, 37)):
+    """X of ``dtype`` whose entries are all different where the dtype allows: a misplaced one shows."""
+    values = np.arange(np.prod(shape)).reshape(shape) * 7 % 101 - (0 if dtype[-2:] in ("u1", "u4") else 50)
+    if dtype == "?":
+        return (values % 3 == 0)
+    return (values / 8.0 if dtype[-2] == "f" else values).astype(dtype)
+
+
+@pytest.mark.parametrize("chunk", [1, 64, 1000, 2**20], ids=["1B", "64B", "1000B", "1MiB"])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("file_dtype", NPZ_X_DTYPES)
+def test_npz_X_read_in_chunks_is_the_saved_array_in_dtype(tmp_path, monkeypatch, chunk, order, file_dtype):
+    # 1 byte: every chunk is one element; 64: pieces of a line; 1000: several lines; 1 MiB: all of X.
+    monkeypatch.setattr(data, "NPZ_CHUNK_BYTES", chunk)
+    X_train, X_test = npz_X(file_dtype), npz_X(file_dtype, (5, 11))[:, ::-1]
+    X_train, X_test = (np.asfortranarray(a) if order == "F" else np.ascontiguousarray(a) for a in (X_train, X_test))
+    np.savez(tmp_path / "d.npz", X_train=X_train, Y_train=np.arange(37) % 2, X_test=X_test, Y_test=np.arange(11) % 2)
+    for dtype in ("float32", "float64"):
+        ds = data.load_npz(tmp_path / "d.npz", dtype=dtype)
+        for got, saved in ((ds.X_train, X_train), (ds.X_test, X_test)):
+            assert got.dtype == dtype and got.flags.f_contiguous and got.shape == saved.shape
+            np.testing.assert_array_equal(got, saved.astype(dtype))
+
+
+@pytest.mark.parametrize("chunk", [1, 64, 1000, 2**20], ids=["1B", "64B", "1000B", "1MiB"])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("file_dtype", ["u1", ">i2", "<f4", ">f8"])
+@pytest.mark.parametrize("compress", [np.savez, np.savez_compressed], ids=["stored", "deflated"])
+def test_npz_X_split_while_read_is_train_test_split_of_it(tmp_path, monkeypatch, chunk, order, file_dtype, compress):
+    monkeypatch.setattr(data, "NPZ_CHUNK_BYTES", chunk)
+    X = npz_X(file_dtype, (6, 41))
+    X = np.asfortranarray(X) if order == "F" else np.ascontiguousarray(X)
+    Y = np.arange(41) % 3
+    compress(tmp_path / "d.npz", X=X, Y=Y)
+    for seed, test_fraction, dtype in ((0, 0.2, "float32"), (7, 0.5, "float64"), (3, 0.01, "float32")):
+        ds = data.load_npz(tmp_path / "d.npz", seed=seed, test_fraction=test_fraction, dtype=dtype)
+        expected = data.train_test_split(X.astype(dtype), Y, seed=seed, test_fraction=test_fraction)
+        for got, want in zip((ds.X_train, ds.Y_train, ds.X_test, ds.Y_test), expected):
+            np.testing.assert_array_equal(got, want.reshape(got.shape))
+        assert ds.X_train.dtype == ds.X_test.dtype == dtype
+        assert ds.X_train.flags.f_contiguous and ds.X_test.flags.f_contiguous
+        assert ds.Y_train.dtype == np.int64
+
+
+@pytest.fixture(scope="module")
+def big_X():
+    """X (500, 10_000) float64: 40 MB."""
+    return np.random.RandomState(0).rand(500, 10_000)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("form", ["X, Y", "train and test"])
+def test_npz_loading_peaks_below_one_and_a_half_times_what_it_returns(tmp_path, big_X, form, order, dtype):
+    """numpy reports its allocations to tracemalloc: the peak counts every array made on the way.
+
+    The file holds 40 MB of float64; loaded as float32 the data set is 20 MB, so a float64 copy
+    of X (or of X_train) anywhere on the way would break the bound.
+    """
+    X = np.asfortranarray(big_X) if order == "F" else big_X
+    Y = np.arange(X.shape[1]) % 10
+    path = tmp_path / "big.npz"
+    if form == "X, Y":
+        np.savez(path, X=X, Y=Y)
+    else:
+        np.savez(path, X_train=X[:, :8000], Y_train=Y[:8000], X_test=X[:, 8000:], Y_test=Y[8000:])
+    tracemalloc = pytest.importorskip("tracemalloc")
+    tracemalloc.start()
+    try:
+        ds = data.load_npz(path, dtype=dtype)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    returned = sum(a.nbytes for a in (ds.X_train, ds.Y_train, ds.X_test, ds.Y_test))
+    assert ds.X_train.shape == (500, 8000) and ds.X_train.dtype == dtype
+    print(f"\n{form}, {order}-ordered float64 -> {dtype}: peak {peak / 1e6:.1f} MB for "
+          f"{returned / 1e6:.1f} MB returned ({peak / returned:.3f}x)")
+    assert peak <= 1.5 * returned, f"peak {peak} bytes for {returned} returned ({peak / returned:.2f}x)"
+
+
 # -- load_image_folder --------------------------------------------------------------
 
 COLORS = {"cat": (255, 0, 0), "dog": (0, 0, 255), "eel": (0, 255, 0)}
@@ -472,7 +632,9 @@ def write_image_folder(folder, counts=None, *, fmt="PNG", size=(10, 6)):
 def test_image_folder_gives_scaled_columns_and_sorted_classes(tmp_path):
     ds = data.load_image_folder(write_image_folder(tmp_path / "pets"), size=(4, 4))
     assert ds.X_train.shape == (48, 8) and ds.X_test.shape == (48, 2)
-    assert ds.X_train.dtype == np.float64 and 0.0 <= ds.X_train.min() and ds.X_train.max() <= 1.0
+    assert ds.X_train.dtype == ds.X_test.dtype == np.float32
+    assert ds.X_train.flags.f_contiguous and ds.X_test.flags.f_contiguous
+    assert 0.0 <= ds.X_train.min() and ds.X_train.max() <= 1.0
     assert ds.Y_train.shape == (1, 8) and ds.Y_train.dtype == np.int64
     assert ds.classes == ("cat", "dog") and ds.name == "pets"
 
@@ -578,15 +740,21 @@ def test_image_folder_without_pillow_says_how_to_install_it(tmp_path, monkeypatc
 def test_load_dataset_flower_is_the_flower_set():
     ds = data.load_dataset("flower")
     np.testing.assert_array_equal(ds.X_train, data.flower_dataset().X_train)
-    assert ds.name == "flower"
+    assert ds.name == "flower" and ds.X_train.dtype == np.float32
+    ds64 = data.load_dataset("flower", dtype="float64")
+    np.testing.assert_array_equal(ds64.X_train, data.planar_flower(seed=1)[0])
+    assert ds64.X_train.dtype == np.float64
 
 
 @pytest.mark.parametrize("name", GENERATED)
-def test_load_dataset_generates_named_sets_with_a_fresh_test_draw(name):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_load_dataset_generates_named_sets_with_a_fresh_test_draw(name, dtype):
     draw, K = GENERATED[name]
-    ds = data.load_dataset(name, seed=2)
-    np.testing.assert_array_equal(ds.X_train, draw(seed=2)[0])
-    np.testing.assert_array_equal(ds.X_test, draw(seed=1002)[0])
+    ds = data.load_dataset(name, seed=2, dtype=dtype)
+    for X, seed in ((ds.X_train, 2), (ds.X_test, 1002)):
+        assert X.dtype == dtype and X.flags.f_contiguous
+        np.testing.assert_array_equal(X, draw(seed=seed)[0].astype(dtype))
+    assert ds.Y_train.dtype == np.int64
     assert ds.name == name and len(ds.classes) == K
 
 
@@ -631,3 +799,23 @@ def test_load_dataset_refuses_a_file_of_another_kind(tmp_path):
     (tmp_path / "data.csv").write_text("1,2\n")
     with pytest.raises(DataFileError, match="a file xpnet does not read"):
         data.load_dataset(tmp_path / "data.csv")
+
+
+# -- dtype= of every loader ---------------------------------------------------------
+
+LOADERS = {
+    "load_dataset": lambda path, dtype: data.load_dataset("moons", dtype=dtype),
+    "flower_dataset": lambda path, dtype: data.flower_dataset(dtype=dtype),
+    "flatten_images": lambda path, dtype: data.flatten_images(np.zeros((1, 2, 2, 3), np.uint8), dtype=dtype),
+    "load_npz": lambda path, dtype: data.load_npz(path / "d.npz", dtype=dtype),
+    "load_catvnoncat": lambda path, dtype: data.load_catvnoncat(path, dtype=dtype),
+    "load_image_folder": lambda path, dtype: data.load_image_folder(path, dtype=dtype),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int64", np.float32, np.dtype("float64"), None, "Float32"])
+@pytest.mark.parametrize("loader", LOADERS)
+def test_loaders_refuse_a_dtype_other_than_float32_or_float64_before_reading(tmp_path, loader, dtype):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=np.zeros(4))
+    with pytest.raises(ConfigError, match=r"dtype must be one of 'float32', 'float64'.*got " + re.escape(repr(dtype))):
+        LOADERS[loader](tmp_path, dtype)

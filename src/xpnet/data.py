@@ -1,6 +1,10 @@
 """Data sets, on the host, in the course's layout: X (n_x, m), Y (1, m).
 
 Loaders return NumPy arrays; the model moves them to the chosen backend once.
+They hand X over as training wants it: in the model's dtype (``dtype=``,
+float32 by default, float64 for the course's reproductions) and with each
+example contiguous (Fortran order), so gathering a mini-batch of columns copies
+whole runs of memory. Large X is never staged through a float64 copy.
 
 - generated: :func:`planar_flower`, :func:`spiral`, :func:`moons`, :func:`blobs`
 - files: :func:`load_catvnoncat` (the course's h5), :func:`load_npz`,
@@ -37,19 +41,43 @@ MAX_NPZ_BYTES = 8 * 2**30
 #: larger than :data:`NPZ_RATIO_MIN_BYTES`.
 MAX_NPZ_RATIO = 1000
 NPZ_RATIO_MIN_BYTES = 4 * 2**20
+#: Bytes of an .npz member's data read at a time: X is converted chunk by chunk
+#: into its destination, so no full-size copy of it in the file's dtype exists.
+NPZ_CHUNK_BYTES = 2**20
 #: The most bytes the arrays of one cat h5 file may hold (HDF5 compresses too).
 MAX_H5_BYTES = 8 * 2**30
 #: The most pixels (width × height) of one image in an image folder: larger
 #: ones are refused as possible decompression bombs, before they are decoded.
 MAX_IMAGE_PIXELS = 89_478_485  # Pillow's default (2**30 bytes of RGBA / 4 / 3)
 
+#: What the loaders' ``dtype=`` takes: the dtypes a model trains in.
+DTYPES = ("float32", "float64")
+
+
+def _float_dtype(dtype) -> np.dtype:
+    """``dtype`` ("float32" or "float64") as a NumPy dtype, or a ConfigError naming the choices."""
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise ConfigError(
+            f"dtype must be one of {', '.join(repr(d) for d in DTYPES)} (the dtype the model trains in), "
+            f"got {dtype!r}"
+        )
+    return np.dtype(dtype)
+
+
+def _as_columns(X: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """X (n_x, m) in ``dtype`` with each example contiguous (Fortran order); X itself if it already is."""
+    return np.asarray(X, dtype=dtype, order="F")
+
 
 @dataclass(frozen=True)
 class Dataset:
-    """A train/test split: X_* (n_x, m) float64, Y_* (1, m) int64, class names.
+    """A train/test split: X_* (n_x, m), Y_* (1, m) int64 class ids, class names.
 
-    A regression set read from a ``.npz`` file has Y_* (n_y, m) float64 and no
-    class names.
+    X_* is in the dtype the loader was given (``dtype="float32"`` by default,
+    or ``"float64"``), each example contiguous in memory (Fortran order, the
+    layout ``images.reshape(m, -1).T`` has): training gathers columns. A
+    regression set read from a ``.npz`` file has Y_* (n_y, m) in that dtype too,
+    and no class names.
     """
 
     X_train: np.ndarray
@@ -81,11 +109,16 @@ def planar_flower(m: int = 400, *, seed: int = 1, noise: float = 0.2) -> tuple[n
     return X, Y
 
 
-def flower_dataset(m: int = 400, *, seed: int = 1) -> Dataset:
-    """The flower set to train on (the course's draw, ``seed``) and a fresh draw to test on."""
+def flower_dataset(m: int = 400, *, seed: int = 1, dtype: str = "float32") -> Dataset:
+    """The flower set to train on (the course's draw, ``seed``) and a fresh draw to test on.
+
+    The points are drawn in float64, as :func:`planar_flower` returns them, and
+    handed over as X (2, m) in ``dtype``, each example contiguous.
+    """
+    dt = _float_dtype(dtype)
     X_train, Y_train = planar_flower(m, seed=seed)
     X_test, Y_test = planar_flower(m, seed=seed + 1000)
-    return Dataset(X_train, Y_train, X_test, Y_test, ("red", "blue"), "flower")
+    return Dataset(_as_columns(X_train, dt), Y_train, _as_columns(X_test, dt), Y_test, ("red", "blue"), "flower")
 
 
 def find_catvnoncat(path: str | os.PathLike | None = None) -> Path:
@@ -107,17 +140,29 @@ def find_catvnoncat(path: str | os.PathLike | None = None) -> Path:
     return folder
 
 
-def flatten_images(images: np.ndarray) -> np.ndarray:
-    """Images (m, height, width, channels) of uint8 as X (height·width·channels, m) in [0, 1]."""
+def flatten_images(images: np.ndarray, *, dtype: str = "float32") -> np.ndarray:
+    """Images (m, height, width, channels) of uint8 as X (height·width·channels, m) in [0, 1].
+
+    X is in ``dtype``, each example contiguous (Fortran order). The pixels are
+    divided by 255 straight into ``dtype``, with no float64 copy on the way: a
+    float32 x/255 is correctly rounded, so it equals the float64 x/255.0
+    rounded to float32.
+    """
+    dt = _float_dtype(dtype)
+    images = np.asarray(images)
     m = images.shape[0]
-    return images.reshape(m, -1).T / 255.0
+    pixels = images.reshape(m, -1).T  # a view where images is C-contiguous: each image one column
+    X = np.empty(pixels.shape, dtype=dt, order="F")
+    np.divide(pixels, dt.type(255), out=X, dtype=dt)
+    return X
 
 
-def load_catvnoncat(path: str | os.PathLike | None = None) -> Dataset:
+def load_catvnoncat(path: str | os.PathLike | None = None, *, dtype: str = "float32") -> Dataset:
     """The course's cat vs non-cat images, prepared as the course does.
 
-    X_train (12288, 209), X_test (12288, 50): flattened 64×64×3 images / 255.
-    Y (1, m): 1 = cat, 0 = non-cat.
+    X_train (12288, 209), X_test (12288, 50): flattened 64×64×3 images / 255 in
+    ``dtype`` ("float32", or "float64" as the course computes), each example
+    contiguous (Fortran order). Y (1, m) int64: 1 = cat, 0 = non-cat.
 
     Raises :class:`DataFileError` naming the file and the problem when a file
     is missing or damaged, lacks ``{split}_set_x``, ``{split}_set_y`` or
@@ -125,6 +170,7 @@ def load_catvnoncat(path: str | os.PathLike | None = None) -> Dataset:
     values than pixels 0..255, y of another shape than (m,) (or (1, m)) or
     labels other than 0 and 1, or arrays of more than :data:`MAX_H5_BYTES`.
     """
+    _float_dtype(dtype)
     try:
         import h5py
     except ImportError as exc:
@@ -146,9 +192,9 @@ def load_catvnoncat(path: str | os.PathLike | None = None) -> Dataset:
             raise DataFileError(f"{file} is not a readable cat data file: {exc}") from exc
     (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
     return Dataset(
-        flatten_images(x_train),
+        flatten_images(x_train, dtype=dtype),
         y_train.reshape(1, -1).astype(np.int64),
-        flatten_images(x_test),
+        flatten_images(x_test, dtype=dtype),
         y_test.reshape(1, -1).astype(np.int64),
         classes,
         "catvnoncat",
@@ -357,7 +403,8 @@ class Standardizer:
     taken over the m examples. A feature that is constant on the training set
     has std 0; it is divided by 1 instead, so it becomes 0 rather than NaN.
     Fit on X_train only and transform X_test with the same statistics, so the
-    test set tells nothing to the model it should not know.
+    test set tells nothing to the model it should not know. The statistics are
+    taken in float64; a float32 X stays float32 (and keeps its memory layout).
     """
 
     #: A std this small relative to |mean| is the rounding error of a constant
@@ -378,21 +425,21 @@ class Standardizer:
             )
         if X.dtype.kind not in "biuf":
             raise DataError(f"X has dtype {X.dtype}; standardizing needs real numbers")
-        return X.astype(np.float64, copy=False)
+        return X if X.dtype == np.float32 else X.astype(np.float64, copy=False)
 
     def fit(self, X) -> Standardizer:
         """Learn mean and std (n_x, 1) of each row of X (n_x, m). Returns self."""
         X = self._matrix(X)
         if X.shape[1] == 0:
             raise DataError("X has no examples (m = 0): there is nothing to take a mean over")
-        mean = X.mean(axis=1, keepdims=True)
-        std = X.std(axis=1, keepdims=True)
+        mean = X.mean(axis=1, keepdims=True, dtype=np.float64)
+        std = X.std(axis=1, keepdims=True, dtype=np.float64)
         constant = std <= self.CONSTANT_RTOL * np.abs(mean)
         self.mean, self.std = mean, np.where(constant, 1.0, std)
         return self
 
     def transform(self, X) -> np.ndarray:
-        """X (n_x, m) standardized with the fitted statistics, as a new float64 array."""
+        """X (n_x, m) standardized with the fitted statistics, as a new array (float32 for float32 X, else float64)."""
         if self.mean is None:
             raise NotFittedError("this Standardizer is not fitted yet: call fit(X_train) first")
         X = self._matrix(X)
@@ -401,7 +448,7 @@ class Standardizer:
                 f"X has {X.shape[0]} features (rows) but the Standardizer was fit on "
                 f"{self.mean.shape[0]}: pass X as (n_x, m) with the training set's features"
             )
-        return (X - self.mean) / self.std
+        return (X - self.mean.astype(X.dtype)) / self.std.astype(X.dtype)
 
     def fit_transform(self, X) -> np.ndarray:
         """Fit on X (n_x, m) and return it standardized."""
@@ -460,15 +507,21 @@ _NPZ_USED_KEYS = frozenset(NPZ_SPLIT_KEYS + NPZ_WHOLE_KEYS + ("classes",))
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a member first; an empty archive
 
 
-def _npz_arrays(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
-    """Every array in the .npz at ``path``, read without pickle.
+@dataclass(frozen=True)
+class _NpyMember:
+    """One .npz member's .npy header, checked against the member's size."""
 
-    The archive's directory is checked before anything is decompressed: at
-    most ``max_bytes`` uncompressed in all, no member compressed more than
-    :data:`MAX_NPZ_RATIO` to 1 (above :data:`NPZ_RATIO_MIN_BYTES`), stored or
-    deflated as numpy writes them, each name once. Each array's .npy header is
-    read (and must agree with the member's size) before its data.
-    """
+    key: str
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+    offset: int  # bytes of header before the data
+
+
+@contextlib.contextmanager
+def _npz_archive(path: Path):
+    """The .npz at ``path`` open as a zip archive, or a DataFileError saying what the file is instead."""
     if not path.is_file():
         raise DataFileError(f"{path} does not exist: check the path of the .npz file")
     try:
@@ -489,16 +542,37 @@ def _npz_arrays(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
     except Exception as exc:  # BadZipFile, OSError, ValueError, EOFError, ...
         raise DataFileError(f"{path} is not a readable .npz file ({exc}): {how}") from exc
     with archive:
-        members = _npz_members(path, archive, max_bytes)
-        arrays = {}
-        for key, info in members.items():
-            try:
-                arrays[key] = _npz_member(path, archive, key, info)
-            except DataFileError:
-                raise
-            except Exception as exc:  # a damaged member: zipfile, zlib and numpy raise their own types
-                raise DataFileError(f"{path}: {key} cannot be read ({exc}): write the file again") from exc
-    return {key: a for key, a in arrays.items() if a is not None}
+        yield archive
+
+
+@contextlib.contextmanager
+def _npz_reading(path: Path, key: str):
+    """Turn what a damaged member makes zipfile, zlib or numpy raise into a DataFileError naming it."""
+    try:
+        yield
+    except DataFileError:
+        raise
+    except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, ValueError, ...
+        raise DataFileError(f"{path}: {key} cannot be read ({exc}): write the file again") from exc
+
+
+def _npz_headers(path: Path, archive: zipfile.ZipFile, max_bytes: int) -> dict[str, _NpyMember]:
+    """The header of every .npy member by array name, all read and checked before any data.
+
+    The archive's directory is checked before anything is decompressed: at
+    most ``max_bytes`` uncompressed in all, no member compressed more than
+    :data:`MAX_NPZ_RATIO` to 1 (above :data:`NPZ_RATIO_MIN_BYTES`), stored or
+    deflated as numpy writes them, each name once. Each array's .npy header
+    must agree with the member's size and hold no Python objects. A member
+    that is no .npy array is skipped, unless xpnet uses its name.
+    """
+    headers = {}
+    for key, info in _npz_members(path, archive, max_bytes).items():
+        with _npz_reading(path, key):
+            header = _npz_header(path, archive, key, info)
+        if header is not None:
+            headers[key] = header
+    return headers
 
 
 def _npz_members(path: Path, archive: zipfile.ZipFile, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
@@ -532,8 +606,8 @@ def _npz_members(path: Path, archive: zipfile.ZipFile, max_bytes: int) -> dict[s
     return members
 
 
-def _npz_member(path: Path, archive: zipfile.ZipFile, key: str, info: zipfile.ZipInfo) -> np.ndarray | None:
-    """The array of one member; None for a member that is no .npy array and that xpnet does not use."""
+def _npz_header(path: Path, archive: zipfile.ZipFile, key: str, info: zipfile.ZipInfo) -> _NpyMember | None:
+    """The .npy header of one member; None for a member that is no .npy array and that xpnet does not use."""
     fmt = np.lib.format
     with archive.open(info) as f:
         if f.read(len(fmt.MAGIC_PREFIX)) != fmt.MAGIC_PREFIX:
@@ -562,28 +636,42 @@ def _npz_member(path: Path, archive: zipfile.ZipFile, key: str, info: zipfile.Zi
             f"{path}: {key} declares shape {shape} of {dtype} ({nbytes} bytes), but its member holds "
             f"{info.file_size - header_size} bytes after the header: the file is damaged, write it again"
         )
-    with archive.open(info) as f:
-        return fmt.read_array(f, allow_pickle=False)
+    return _NpyMember(key, info, tuple(shape), bool(fortran_order), dtype, header_size)
+
+
+def _npz_read(path: Path, archive: zipfile.ZipFile, member: _NpyMember) -> np.ndarray:
+    """A whole (small) member as it is stored: Y, classes."""
+    with _npz_reading(path, member.key), archive.open(member.info) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _npz_check_kind(path: Path, key: str, dtype: np.dtype) -> None:
+    if dtype.kind not in "biuf":
+        raise DataFileError(f"{path}: {key} has dtype {dtype}; xpnet needs real numbers (bool, integer or float)")
 
 
 def _npz_numeric(path: Path, key: str, a: np.ndarray) -> np.ndarray:
-    if a.dtype.kind not in "biuf":
-        raise DataFileError(f"{path}: {key} has dtype {a.dtype}; xpnet needs real numbers (bool, integer or float)")
+    _npz_check_kind(path, key, a.dtype)
     if a.size and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-        raise DataFileError(f"{path}: {key} contains NaN or inf: remove or impute them before saving")
+        raise _npz_not_finite(path, key)
     return a
 
 
-def _npz_X(path: Path, key: str, a: np.ndarray) -> np.ndarray:
-    a = _npz_numeric(path, key, a)
-    if a.ndim != 2:
+def _npz_not_finite(path: Path, key: str) -> DataFileError:
+    return DataFileError(f"{path}: {key} contains NaN or inf: remove or impute them before saving")
+
+
+def _npz_check_X(path: Path, member: _NpyMember) -> None:
+    """X's header: real numbers of shape (n_x, m), m > 0 (its values are checked as they are read)."""
+    key, shape = member.key, member.shape
+    _npz_check_kind(path, key, member.dtype)
+    if len(shape) != 2:
         raise DataFileError(
-            f"{path}: {key} has shape {a.shape}; it must be (n_x, m), one example per column "
+            f"{path}: {key} has shape {shape}; it must be (n_x, m), one example per column "
             f"(for a single feature save {key}.reshape(1, -1))"
         )
-    if a.shape[1] == 0:
+    if shape[1] == 0:
         raise DataFileError(f"{path}: {key} has no examples (m = 0)")
-    return a.astype(np.float64)
 
 
 def _npz_Y(path: Path, key: str, a: np.ndarray) -> np.ndarray:
@@ -595,6 +683,98 @@ def _npz_Y(path: Path, key: str, a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _empty_columns(path: Path, key: str, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """An uninitialized (n_x, m) array of ``dtype`` in Fortran order, or a DataFileError if it does not fit."""
+    try:
+        return np.empty(shape, dtype=dtype, order="F")
+    except MemoryError as exc:
+        smaller = "load it with dtype='float32', " if dtype == np.float64 else ""
+        raise DataFileError(
+            f"{path}: {key} of shape {shape} needs {math.prod(shape) * dtype.itemsize} bytes as {dtype}, "
+            f"more than this machine can allocate: {smaller}free memory, or use a machine with more"
+        ) from exc
+
+
+def _read_exactly(f, n: int) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise EOFError(f"the data ends after {len(data)} of {n} bytes")
+    return data
+
+
+def _npz_X_blocks(path: Path, archive: zipfile.ZipFile, member: _NpyMember):
+    """X's data in chunks of about :data:`NPZ_CHUNK_BYTES`, in the file's order and dtype.
+
+    Yields (rows, columns, block) with block = X[rows, columns], a view of the
+    bytes just read. A C-ordered X is stored row after row (feature after
+    feature), so a chunk is a block of rows; a Fortran-ordered one column
+    after column, so a chunk is a block of examples. A line longer than a
+    chunk is read in pieces.
+    """
+    n_x, m = member.shape
+    lines, line_length = (m, n_x) if member.fortran_order else (n_x, m)
+    if lines == 0 or line_length == 0:
+        return
+    itemsize = member.dtype.itemsize
+    per_chunk = max(NPZ_CHUNK_BYTES // itemsize, 1)  # elements
+    if line_length <= per_chunk:
+        step = per_chunk // line_length
+        spans = ((a, min(a + step, lines), 0, line_length) for a in range(0, lines, step))
+    else:
+        spans = ((a, a + 1, s, min(s + per_chunk, line_length))
+                 for a in range(lines) for s in range(0, line_length, per_chunk))
+    with _npz_reading(path, member.key), archive.open(member.info) as f:
+        _read_exactly(f, member.offset)  # the header, read and checked before
+        for a, b, s, t in spans:
+            raw = _read_exactly(f, (b - a) * (t - s) * itemsize)
+            block = np.frombuffer(raw, dtype=member.dtype).reshape(b - a, t - s)
+            if member.fortran_order:
+                yield slice(s, t), slice(a, b), block.T
+            else:
+                yield slice(a, b), slice(s, t), block
+
+
+def _npz_read_X(
+    path: Path, archive: zipfile.ZipFile, member: _NpyMember, dtype: np.dtype, split=None
+) -> list[np.ndarray]:
+    """X converted to ``dtype`` chunk by chunk, straight into Fortran-ordered destinations.
+
+    ``split`` None gives [X]; ``split`` = (order, n_test) gives [X_train,
+    X_test] as :func:`train_test_split` makes them from the permutation
+    ``order``: X_test[:, p] = X[:, order[p]], X_train[:, p] = X[:, order[n_test + p]].
+    No full-size copy of X exists on the way, in the file's dtype or any other.
+    NaN and inf are refused chunk by chunk.
+    """
+    n_x, m = member.shape
+    if split is None:
+        X = _empty_columns(path, member.key, (n_x, m), dtype)
+        outputs = [X]
+
+        def put(rows, columns, block):
+            X[rows, columns] = block
+    else:
+        order, n_test = split
+        place = np.empty(m, dtype=np.intp)  # X[:, j] goes to column place[j] of test, then train
+        place[order] = np.arange(m, dtype=np.intp)
+        X_train = _empty_columns(path, "X_train", (n_x, m - n_test), dtype)
+        X_test = _empty_columns(path, "X_test", (n_x, n_test), dtype)
+        outputs = [X_train, X_test]
+
+        def put(rows, columns, block):
+            at = place[columns]
+            to_test = at < n_test
+            X_test[rows, at[to_test]] = block[:, to_test]
+            to_train = ~to_test
+            X_train[rows, at[to_train] - n_test] = block[:, to_train]
+
+    finite = member.dtype.kind == "f"
+    for rows, columns, block in _npz_X_blocks(path, archive, member):
+        if finite and not np.isfinite(block).all():
+            raise _npz_not_finite(path, member.key)
+        put(rows, columns, block)
+    return outputs
+
+
 def _is_labels(Y: np.ndarray) -> bool:
     """One row of whole numbers >= 0: class ids, not regression values."""
     if Y.shape[0] != 1:
@@ -604,86 +784,117 @@ def _is_labels(Y: np.ndarray) -> bool:
     return bool(np.all(Y == np.round(Y)) and Y.min() >= 0)
 
 
-def _check_same_m(path: Path, x_key: str, X: np.ndarray, y_key: str, Y: np.ndarray) -> None:
-    if X.shape[1] != Y.shape[1]:
+def _check_same_m(path: Path, x_key: str, x_shape: tuple, y_key: str, y_shape: tuple) -> None:
+    if x_shape[1] != y_shape[1]:
         hint = (
-            f" ({x_key} looks like (m, n_x): save {x_key}.T)" if X.shape[0] == Y.shape[1]
+            f" ({x_key} looks like (m, n_x): save {x_key}.T)" if x_shape[0] == y_shape[1]
             else f": each column of {x_key} is one example and needs one column of {y_key}"
         )
         raise DataFileError(
-            f"{path}: {x_key} has {X.shape[1]} examples (columns), shape {X.shape}, but {y_key} has "
-            f"{Y.shape[1]}, shape {Y.shape}{hint}"
+            f"{path}: {x_key} has {x_shape[1]} examples (columns), shape {x_shape}, but {y_key} has "
+            f"{y_shape[1]}, shape {y_shape}{hint}"
         )
 
 
 def load_npz(
-    path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int = 0, max_bytes: int | None = None
+    path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int = 0, max_bytes: int | None = None,
+    dtype: str = "float32",
 ) -> Dataset:
     """A data set from a NumPy ``.npz`` file, read without pickle.
 
     The file holds either ``X_train, Y_train, X_test, Y_test`` or just ``X, Y``,
-    which are then split by :func:`train_test_split` (``test_fraction``,
-    ``seed``). Each X is (n_x, m): one example per column, as everywhere in
-    xpnet. Each Y is (m,) or (1, m) of class ids 0..K-1 (0/1 for two classes),
-    which become int64, or (n_y, m) of values (regression), which become
-    float64. An optional ``classes`` array of strings names the classes.
-    The data set's name is the file's stem.
+    which are then split as :func:`train_test_split` splits them
+    (``test_fraction``, ``seed``). Each X is (n_x, m): one example per column,
+    as everywhere in xpnet, of bool, integers or floats; it comes back in
+    ``dtype`` ("float32" or "float64"), each example contiguous (Fortran
+    order). Each Y is (m,) or (1, m) of class ids 0..K-1 (0/1 for two
+    classes), which become int64, or (n_y, m) of values (regression), which
+    come back in ``dtype``. An optional ``classes`` array of strings names the
+    classes. The data set's name is the file's stem.
 
     Reading never unpickles and is bounded: a file that would expand to more
     than ``max_bytes`` (default :data:`MAX_NPZ_BYTES`) uncompressed, or a member
-    compressed suspiciously well, is refused before it is decompressed. Any
-    problem raises :class:`DataFileError` naming the file.
+    compressed suspiciously well, is refused before it is decompressed. Every
+    header is checked before any data is read. X is read in chunks of
+    :data:`NPZ_CHUNK_BYTES` straight into the arrays returned (X_train and
+    X_test directly, when the file is split here), so the peak memory is the
+    returned arrays plus a few chunks, whatever the file's dtype and order.
+    Any problem raises :class:`DataFileError` naming the file.
     """
+    dt = _float_dtype(dtype)
     if max_bytes is None:
         max_bytes = MAX_NPZ_BYTES
     if not _is_int(max_bytes) or max_bytes < 1:
         raise ConfigError(f"max_bytes must be a positive whole number of bytes, got {max_bytes!r}")
+    _check_test_fraction(test_fraction)
     path = Path(path)
-    arrays = _npz_arrays(path, max_bytes)
-    split_present = [k for k in NPZ_SPLIT_KEYS if k in arrays]
-    if split_present and len(split_present) < len(NPZ_SPLIT_KEYS):
-        missing = [k for k in NPZ_SPLIT_KEYS if k not in arrays]
-        raise DataFileError(
-            f"{path} holds {', '.join(split_present)} but not {', '.join(missing)}: save all four, or "
-            "just X and Y for xpnet to split"
-        )
-    if not split_present and not all(k in arrays for k in NPZ_WHOLE_KEYS):
-        raise DataFileError(
-            f"{path} holds {', '.join(arrays) or 'no arrays'}; xpnet reads X_train, Y_train, X_test, "
-            "Y_test, or just X and Y: save them with numpy.savez(path, X=X, Y=Y), X of shape (n_x, m)"
-        )
-    keys = NPZ_SPLIT_KEYS if split_present else NPZ_WHOLE_KEYS
-    Xs = [_npz_X(path, k, arrays[k]) for k in keys[0::2]]
-    Ys = [_npz_Y(path, k, arrays[k]) for k in keys[1::2]]
-    for x_key, X, y_key, Y in zip(keys[0::2], Xs, keys[1::2], Ys):
-        _check_same_m(path, x_key, X, y_key, Y)
-    if split_present:
-        (X_train, X_test), (Y_train, Y_test) = Xs, Ys
-        if X_train.shape[0] != X_test.shape[0]:
+    with _npz_archive(path) as archive:
+        headers = _npz_headers(path, archive, max_bytes)
+        split_present = [k for k in NPZ_SPLIT_KEYS if k in headers]
+        if split_present and len(split_present) < len(NPZ_SPLIT_KEYS):
+            missing = [k for k in NPZ_SPLIT_KEYS if k not in headers]
             raise DataFileError(
-                f"{path}: X_train has {X_train.shape[0]} features (rows) but X_test has {X_test.shape[0]}: "
-                "both must be (n_x, m) with the same n_x"
+                f"{path} holds {', '.join(split_present)} but not {', '.join(missing)}: save all four, or "
+                "just X and Y for xpnet to split"
             )
-        if Y_train.shape[0] != Y_test.shape[0]:
+        if not split_present and not all(k in headers for k in NPZ_WHOLE_KEYS):
             raise DataFileError(
-                f"{path}: Y_train has {Y_train.shape[0]} rows but Y_test has {Y_test.shape[0]}: "
-                "both must be (n_y, m) with the same n_y"
+                f"{path} holds {', '.join(headers) or 'no arrays'}; xpnet reads X_train, Y_train, X_test, "
+                "Y_test, or just X and Y: save them with numpy.savez(path, X=X, Y=Y), X of shape (n_x, m)"
             )
-    else:
-        X_train, Y_train, X_test, Y_test = train_test_split(Xs[0], Ys[0], test_fraction=test_fraction, seed=seed)
+        keys = NPZ_SPLIT_KEYS if split_present else NPZ_WHOLE_KEYS
+        x_members = [headers[k] for k in keys[0::2]]
+        for member in x_members:
+            _npz_check_X(path, member)
+        Ys = [_npz_Y(path, k, _npz_read(path, archive, headers[k])) for k in keys[1::2]]
+        for member, y_key, Y in zip(x_members, keys[1::2], Ys):
+            _check_same_m(path, member.key, member.shape, y_key, Y.shape)
+        if split_present:
+            (train_shape, test_shape), (Y_train, Y_test) = (x.shape for x in x_members), Ys
+            if train_shape[0] != test_shape[0]:
+                raise DataFileError(
+                    f"{path}: X_train has {train_shape[0]} features (rows) but X_test has {test_shape[0]}: "
+                    "both must be (n_x, m) with the same n_x"
+                )
+            if Y_train.shape[0] != Y_test.shape[0]:
+                raise DataFileError(
+                    f"{path}: Y_train has {Y_train.shape[0]} rows but Y_test has {Y_test.shape[0]}: "
+                    "both must be (n_y, m) with the same n_y"
+                )
+        else:
+            m = x_members[0].shape[1]
+            if m < 2:
+                raise DataFileError(
+                    f"{path}: X holds {m} example: xpnet cannot split it into a train and a test set; "
+                    "save at least 2 examples"
+                )
+            # The permutation train_test_split draws, applied as X is read.
+            order = np.random.RandomState(seed).permutation(m)
+            n_test = _n_test(m, test_fraction)
+            Y_train, Y_test = Ys[0][..., order[n_test:]], Ys[0][..., order[:n_test]]
+        del Ys
+
+        names = _npz_read(path, archive, headers["classes"]) if "classes" in headers else None
+        if names is not None and (names.ndim != 1 or names.dtype.kind not in "US"):
+            raise DataFileError(
+                f"{path}: classes must be a 1-D array of strings, got dtype {names.dtype}, shape {names.shape}"
+            )
+
+        if split_present:
+            (X_train,), (X_test,) = (_npz_read_X(path, archive, member, dt) for member in x_members)
+        else:
+            X_train, X_test = _npz_read_X(path, archive, x_members[0], dt, split=(order, n_test))
+            del order
 
     classes: tuple[str, ...] = ()
     # Train and test decide together, so both Ys get the same dtype.
     if _is_labels(Y_train) and _is_labels(Y_test):
-        Y_train, Y_test = Y_train.astype(np.int64), Y_test.astype(np.int64)
+        Y_train, Y_test = Y_train.astype(np.int64, copy=False), Y_test.astype(np.int64, copy=False)
         K = int(max(Y_train.max(), Y_test.max())) + 1
         classes = tuple(str(k) for k in range(K))
     else:
-        Y_train, Y_test = Y_train.astype(np.float64), Y_test.astype(np.float64)
-    if "classes" in arrays:
-        names = arrays["classes"]
-        if names.ndim != 1 or names.dtype.kind not in "US":
-            raise DataFileError(f"{path}: classes must be a 1-D array of strings, got dtype {names.dtype}, shape {names.shape}")
+        Y_train, Y_test = _as_columns(Y_train, dt), _as_columns(Y_test, dt)
+    if names is not None:
         classes = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist())
     return Dataset(X_train, Y_train, X_test, Y_test, classes, path.stem)
 
@@ -713,19 +924,21 @@ def _stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tu
 
 
 def load_image_folder(
-    path: str | os.PathLike, *, size=(64, 64), test_fraction: float = 0.2, seed: int = 0
+    path: str | os.PathLike, *, size=(64, 64), test_fraction: float = 0.2, seed: int = 0,
+    dtype: str = "float32",
 ) -> Dataset:
     """Images sorted into one subfolder per class, as a data set; needs Pillow.
 
     The classes are the subfolders' names in sorted order, ids 0..K-1. Every
     file Pillow can open by its extension is converted to RGB, resized to
     ``size`` = (height, width) (an int means square), and flattened as
-    :func:`flatten_images` does: X (height·width·3, m) float64 in [0, 1], Y
-    (1, m) int64. Each class gives about ``test_fraction`` of its images to
-    the test set (seeded). Hidden files and folders are skipped, as are files
-    of other types.
+    :func:`flatten_images` does: X (height·width·3, m) in [0, 1] in ``dtype``,
+    each example contiguous (Fortran order); Y (1, m) int64. Each class gives
+    about ``test_fraction`` of its images to the test set (seeded). Hidden
+    files and folders are skipped, as are files of other types.
     """
     _check_test_fraction(test_fraction)
+    _float_dtype(dtype)
     height, width = _image_size(size)
     try:
         from PIL import Image, ImageOps
@@ -755,20 +968,24 @@ def load_image_folder(
         files += images
         ids += [k] * len(images)
 
-    pixels = np.empty((len(files), height, width, 3), dtype=np.uint8)
-    with _bounded_pillow(Image):
-        for i, file in enumerate(files):
-            pixels[i] = _read_image(file, width, height, Image, ImageOps)
-
     labels = np.asarray(ids, dtype=np.int64)
     train, test = _stratified_split(labels, test_fraction, seed)
+    # Each image goes straight to its place in the split, train first: X_train and
+    # X_test are flattened from two slices of one array of pixels, not gathered from X.
+    slot = np.empty(len(files), dtype=np.intp)
+    slot[np.concatenate([train, test])] = np.arange(len(files))
+    pixels = np.empty((len(files), height, width, 3), dtype=np.uint8)
+    with _bounded_pillow(Image):
+        for i, file in enumerate(files):  # in the files' order, so the first bad one is named
+            pixels[slot[i]] = _read_image(file, width, height, Image, ImageOps)
+
     if test.size == 0:
         raise DataFileError(
             f"{folder} has too few images to hold out a test set: put at least two images in each class folder"
         )
-    X = flatten_images(pixels)
     return Dataset(
-        X[:, train], labels[train].reshape(1, -1), X[:, test], labels[test].reshape(1, -1),
+        flatten_images(pixels[:train.size], dtype=dtype), labels[train].reshape(1, -1),
+        flatten_images(pixels[train.size:], dtype=dtype), labels[test].reshape(1, -1),
         tuple(d.name for d in class_folders), folder.resolve().name,
     )
 
@@ -836,40 +1053,44 @@ DATA_SPECS = (
 
 
 def load_dataset(
-    spec: str | os.PathLike, *, seed: int = 1, test_fraction: float = 0.2, image_size=(64, 64)
+    spec: str | os.PathLike, *, seed: int = 1, test_fraction: float = 0.2, image_size=(64, 64),
+    dtype: str = "float32",
 ) -> Dataset:
-    """The data set a ``--data SPEC`` names.
+    """The data set a ``--data SPEC`` names, X in ``dtype`` ("float32" or "float64").
 
     - ``flower``, ``spiral``, ``moons``, ``blobs``: generated, trained on the
       draw ``seed`` and tested on the draw ``seed + 1000``, as the flower set is.
+      The points are drawn in float64 and handed over in ``dtype``.
       The names win over a folder of the same name; write ``./spiral`` for that.
     - a path ending in ``.npz``: :func:`load_npz` (``test_fraction``, ``seed``).
     - a folder holding the course's cat h5 files: :func:`load_catvnoncat`.
     - a folder of class subfolders of images: :func:`load_image_folder`
       (``image_size`` = (height, width), ``test_fraction``, ``seed``).
 
-    ``Dataset.name`` says which: the set's name, ``catvnoncat``, or the file's
-    or folder's name.
+    Whichever it is, X (n_x, m) comes back in ``dtype`` with each example
+    contiguous (Fortran order). ``Dataset.name`` says which: the set's name,
+    ``catvnoncat``, or the file's or folder's name.
     """
+    dt = _float_dtype(dtype)
     _check_test_fraction(test_fraction)
     if isinstance(spec, str) and spec == "flower":
-        return flower_dataset(seed=seed)
+        return flower_dataset(seed=seed, dtype=dtype)
     if isinstance(spec, str) and spec in GENERATED:
         draw, classes = GENERATED[spec]
         X_train, Y_train = draw(seed=seed)
         X_test, Y_test = draw(seed=seed + 1000)
-        return Dataset(X_train, Y_train, X_test, Y_test, classes, spec)
+        return Dataset(_as_columns(X_train, dt), Y_train, _as_columns(X_test, dt), Y_test, classes, spec)
     try:
         path = Path(spec)
     except TypeError as exc:
         raise DataFileError(f"--data must be a name or a path, got {spec!r}; it takes {DATA_SPECS}") from exc
     if path.suffix.lower() == ".npz":
-        return load_npz(path, test_fraction=test_fraction, seed=seed)
+        return load_npz(path, test_fraction=test_fraction, seed=seed, dtype=dtype)
     if path.is_dir():
         if any((path / f).is_file() for f in CATVNONCAT_FILES):
-            return load_catvnoncat(path)  # which says what is missing if only one file is there
+            return load_catvnoncat(path, dtype=dtype)  # which says what is missing if only one file is there
         if _visible_subfolders(path):
-            return load_image_folder(path, size=image_size, test_fraction=test_fraction, seed=seed)
+            return load_image_folder(path, size=image_size, test_fraction=test_fraction, seed=seed, dtype=dtype)
         raise DataFileError(f"{path} holds neither the cat h5 files nor class subfolders; --data takes {DATA_SPECS}")
     if not path.exists():
         raise DataFileError(f"{spec} is no known data set name and no existing path; --data takes {DATA_SPECS}")
