@@ -263,3 +263,62 @@ def test_a_device_without_a_backend_is_refused(flower):
 def test_a_gpu_is_refused_for_a_cpu_only_backend(flower):
     with pytest.raises(ConfigError, match="numpy runs on the CPU only"):
         flower_net().fit(*flower, iterations=1, backend="numpy", device="gpu")
+
+
+def _peak_of_fit(X, **fit):
+    import tracemalloc
+
+    Y = (np.arange(X.shape[1]) % 2).reshape(1, -1)
+    net = xpnet.Network([X.shape[0], 8, 1], seed=1)
+    tracemalloc.start()
+    try:
+        net.fit(X, Y, **fit)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_an_epoch_on_an_example_contiguous_X_never_copies_X():
+    X = np.asfortranarray(np.random.RandomState(0).rand(400, 20_000).astype(np.float32))
+    peak = _peak_of_fit(X, epochs=1, batch_size=256)
+    assert peak < 0.25 * X.nbytes, f"{peak} bytes at peak for X of {X.nbytes}"
+
+
+def test_fit_lays_a_row_major_X_out_once_not_per_batch():
+    X = np.ascontiguousarray(np.random.RandomState(0).rand(400, 20_000).astype(np.float32))
+    peak = _peak_of_fit(X, epochs=2, batch_size=256)
+    assert 0.9 * X.nbytes < peak < 1.25 * X.nbytes, f"{peak} bytes at peak for X of {X.nbytes}"
+
+
+def test_the_finiteness_check_needs_no_array_the_size_of_X():
+    import tracemalloc
+
+    from xpnet import _validation
+
+    X = np.random.RandomState(0).rand(400, 20_000).astype(np.float32)
+    xp = xpnet._backend.namespace(X)
+    tracemalloc.start()
+    try:
+        _validation.check_X(X, n_x=400, xp=xp, dtype=xp.float32)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.05 * X.nbytes
+
+
+def test_the_progress_bar_advances_with_every_mini_batch(flower, monkeypatch):
+    pytest.importorskip("tqdm")
+    from xpnet import _progress
+
+    monkeypatch.setattr(_progress, "REFRESH_SECONDS", 0.0)
+    seen = []
+    original = _progress.Progress.advance
+
+    def advance(self, m_batch):
+        original(self, m_batch)
+        seen.append(self.bar.n)
+
+    monkeypatch.setattr(_progress.Progress, "advance", advance)
+    X, Y = flower
+    flower_net().fit(X, Y, epochs=2, batch_size=100, learning_rate=0.5, verbose=True)
+    assert seen == [100, 200, 300, 400, 500, 600, 700, 800]
