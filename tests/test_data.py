@@ -1,3 +1,4 @@
+import gzip
 import re
 import sys
 
@@ -791,7 +792,7 @@ def test_load_dataset_lists_what_it_accepts_for_an_unknown_spec(spec):
 
 def test_load_dataset_lists_what_it_accepts_for_a_folder_without_data(tmp_path):
     (tmp_path / "readme.txt").write_text("hello")
-    with pytest.raises(DataFileError, match="neither the cat h5 files nor class subfolders"):
+    with pytest.raises(DataFileError, match="no cat h5 files, no IDX files and no class subfolders.*IDX"):
         data.load_dataset(tmp_path)
 
 
@@ -810,6 +811,7 @@ LOADERS = {
     "load_npz": lambda path, dtype: data.load_npz(path / "d.npz", dtype=dtype),
     "load_catvnoncat": lambda path, dtype: data.load_catvnoncat(path, dtype=dtype),
     "load_image_folder": lambda path, dtype: data.load_image_folder(path, dtype=dtype),
+    "load_idx": lambda path, dtype: data.load_idx(path, dtype=dtype),
 }
 
 
@@ -819,3 +821,190 @@ def test_loaders_refuse_a_dtype_other_than_float32_or_float64_before_reading(tmp
     np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=np.zeros(4))
     with pytest.raises(ConfigError, match=r"dtype must be one of 'float32', 'float64'.*got " + re.escape(repr(dtype))):
         LOADERS[loader](tmp_path, dtype)
+
+
+# -- load_idx (MNIST's IDX format) ---------------------------------------------------
+
+
+def idx_bytes(array, *, magic=None, shape=None):
+    """An IDX file of unsigned bytes: magic number, sizes (big-endian), data."""
+    array = np.asarray(array, dtype=np.uint8)
+    magic = 0x0800 | array.ndim if magic is None else magic
+    shape = array.shape if shape is None else shape
+    return magic.to_bytes(4, "big") + b"".join(int(n).to_bytes(4, "big") for n in shape) + array.tobytes()
+
+
+IDX_NAMES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
+             "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+
+
+def idx_arrays(m_train=5, m_test=3):
+    """A few 4×3 images of unsigned bytes and their labels, train and test."""
+    rng = np.random.RandomState(0)
+    return dict(train_images=rng.randint(0, 256, size=(m_train, 4, 3)), train_labels=np.arange(m_train) % 4,
+                test_images=rng.randint(0, 256, size=(m_test, 4, 3)), test_labels=np.arange(m_test) % 3)
+
+
+def write_idx_folder(folder, *, gz=False, dotted=False, arrays=None, raw=None):
+    """The four IDX files in ``folder``; ``raw`` = {which: bytes} replaces a file's content. Returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = idx_arrays() if arrays is None else arrays
+    paths = {}
+    for which, name in IDX_NAMES.items():
+        name = name.replace("-idx", ".idx") if dotted else name
+        content = (raw or {}).get(which, None)
+        content = idx_bytes(arrays[which]) if content is None else content
+        path = folder / (name + ".gz" if gz else name)
+        path.write_bytes(gzip.compress(content, mtime=0) if gz else content)
+        paths[which] = path
+    return paths
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gzipped"])
+@pytest.mark.parametrize("dotted", [False, True], ids=["idx3-ubyte", "images.idx3-ubyte"])
+def test_idx_folder_gives_flattened_images_over_255_and_label_ids(tmp_path, gz, dotted):
+    arrays = idx_arrays()
+    write_idx_folder(tmp_path / "mnist", gz=gz, dotted=dotted, arrays=arrays)
+    ds = data.load_idx(tmp_path / "mnist")
+    assert ds.X_train.shape == (12, 5) and ds.X_test.shape == (12, 3)
+    for X, split in ((ds.X_train, "train"), (ds.X_test, "test")):
+        images = arrays[f"{split}_images"].astype(np.uint8)
+        assert X.dtype == np.float32 and X.flags.f_contiguous
+        np.testing.assert_array_equal(X, (images.reshape(len(images), -1).T / 255.0).astype(np.float32))
+        np.testing.assert_array_equal(X[:, 1], np.divide(images[1].ravel(), np.float32(255), dtype=np.float32))
+    assert ds.Y_train.tolist() == [[0, 1, 2, 3, 0]] and ds.Y_test.tolist() == [[0, 1, 2]]
+    assert ds.Y_train.dtype == ds.Y_test.dtype == np.int64
+    assert ds.classes == ("0", "1", "2", "3") and ds.name == "mnist"
+
+
+def test_idx_folder_in_float64(tmp_path):
+    arrays = idx_arrays()
+    write_idx_folder(tmp_path, arrays=arrays)
+    ds = data.load_idx(tmp_path, dtype="float64")
+    assert ds.X_test.dtype == np.float64 and ds.X_test.flags.f_contiguous
+    np.testing.assert_array_equal(ds.X_test, arrays["test_images"].reshape(3, -1).T / 255.0)
+
+
+def test_idx_folder_reads_the_raw_file_where_the_gzipped_one_lies_beside_it(tmp_path):
+    write_idx_folder(tmp_path, gz=True)
+    write_idx_folder(tmp_path, arrays=idx_arrays(m_train=6))  # as torchvision leaves them: both
+    assert data.load_idx(tmp_path).X_train.shape == (12, 6)
+
+
+def test_load_dataset_reads_an_idx_folder_before_taking_it_for_image_classes(tmp_path):
+    write_idx_folder(tmp_path / "digits")
+    (tmp_path / "digits" / "extracted").mkdir()  # a subfolder: an image folder, were the IDX files not there
+    ds = data.load_dataset(tmp_path / "digits", dtype="float64")
+    assert ds.name == "digits" and ds.X_train.shape == (12, 5) and ds.X_train.dtype == np.float64
+
+
+def test_load_dataset_names_the_missing_idx_files(tmp_path):
+    paths = write_idx_folder(tmp_path)
+    paths["test_labels"].unlink()
+    with pytest.raises(DataFileError, match="does not hold t10k-labels-idx1-ubyte"):
+        data.load_dataset(tmp_path)
+
+
+def idx_refused(folder, path, *fragments, **kwargs):
+    with pytest.raises(DataFileError) as info:
+        data.load_idx(folder, **kwargs)
+    message = str(info.value)
+    assert str(path) in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def damaged(which, content, gz=False):
+    """Parameters for a folder whose file ``which`` holds ``content`` (IDX bytes) instead."""
+    return pytest.param(which, content, gz, id=f"{which}{'-gz' if gz else ''}")
+
+
+IMAGES = np.zeros((5, 4, 3))
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gzipped"])
+@pytest.mark.parametrize(
+    "which, content, named, fragments",
+    [
+        ("train_images", idx_bytes(np.arange(5)), "train_images", ["magic number is 0x00000801", "0x00000803"]),
+        ("train_labels", idx_bytes(IMAGES), "train_labels", ["magic number is 0x00000803", "0x00000801"]),
+        ("train_images", idx_bytes(IMAGES, magic=0x0D03), "train_images", ["32-bit floats", "0x00000803"]),
+        ("train_images", idx_bytes(IMAGES, magic=0x0804), "train_images", ["in 4 dimension(s)"]),
+        ("test_images", b"PK\x03\x04" + bytes(40), "test_images", ["not an IDX magic number"]),
+        ("test_labels", b"\0\0", "test_labels", ["not even the 4 of the magic number"]),
+        ("test_images", idx_bytes(IMAGES)[:10], "test_images", ["ends inside its header"]),
+        ("train_labels", idx_bytes(np.arange(4)), "train_images", ["holds 5 images but", "holds 4 labels"]),
+        ("test_images", idx_bytes(np.zeros((3, 3, 4))), "train_images", ["4×3 pixels", "3×4", "one size"]),
+        ("test_images", idx_bytes(np.zeros((0, 4, 3))), "test_images", ["holds no pixels"]),
+    ],
+)
+def test_damaged_idx_file_is_refused_naming_it(tmp_path, gz, which, content, named, fragments):
+    paths = write_idx_folder(tmp_path, gz=gz, raw={which: content})
+    message = idx_refused(tmp_path, paths[named], *fragments)
+    assert str(paths[which]) in message
+
+
+@pytest.mark.parametrize("gz, fragments", [
+    (False, ["holds 59 bytes after the header", "truncated"]),  # the file's length says so before reading
+    (True, ["its data ends after 59 of the 60 bytes its header declares", "truncated"]),
+], ids=["raw", "gzipped"])
+def test_idx_file_with_less_data_than_its_header_declares_is_refused(tmp_path, gz, fragments):
+    paths = write_idx_folder(tmp_path, gz=gz, raw={"train_images": idx_bytes(IMAGES)[:-1]})
+    idx_refused(tmp_path, paths["train_images"], *fragments)
+
+
+def test_raw_idx_file_longer_than_its_header_declares_is_refused(tmp_path):
+    paths = write_idx_folder(tmp_path, raw={"train_labels": idx_bytes(np.arange(5)) + b"\1"})
+    idx_refused(tmp_path, paths["train_labels"], "holds 6 bytes after the header", "too long")
+
+
+def test_gzipped_idx_file_that_decompresses_past_its_declared_size_is_refused(tmp_path):
+    paths = write_idx_folder(tmp_path, gz=True, raw={"train_labels": idx_bytes(np.arange(5)) + bytes(10**6)})
+    idx_refused(tmp_path, paths["train_labels"], "decompresses to more than the 5 bytes its header declares")
+
+
+def test_gzipped_idx_file_claiming_more_than_gzip_can_hold_is_refused_before_allocating(tmp_path, monkeypatch):
+    claim = idx_bytes(IMAGES, shape=(60000, 28, 28))  # 47 MB declared, 60 bytes there
+    paths = write_idx_folder(tmp_path, gz=True, raw={"train_images": claim})
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr(data, "_idx_data", no_reading)
+    idx_refused(tmp_path, paths["train_images"], "(60000, 28, 28)", "more than a gzip file of", "1032 to 1")
+
+
+def test_idx_files_declaring_more_than_max_bytes_are_refused_before_reading(tmp_path, monkeypatch):
+    paths = write_idx_folder(tmp_path, gz=True)
+    monkeypatch.setattr(data, "_idx_data", lambda *args: pytest.fail("the data was read"))
+    idx_refused(tmp_path, paths["train_labels"], "more than the 64 bytes", "max_bytes=", max_bytes=64)
+    monkeypatch.setattr(data, "MAX_IDX_BYTES", 100)
+    idx_refused(tmp_path, paths["test_images"], "more than the 100 bytes")
+
+
+def test_truncated_gzipped_idx_file_is_refused(tmp_path):
+    paths = write_idx_folder(tmp_path, gz=True)
+    path = paths["train_images"]
+    path.write_bytes(path.read_bytes()[:-12])
+    idx_refused(tmp_path, path, "is not a readable IDX file")
+
+
+def test_gzipped_idx_file_with_a_wrong_checksum_is_refused(tmp_path):
+    paths = write_idx_folder(tmp_path, gz=True)
+    path = paths["test_labels"]
+    raw = bytearray(path.read_bytes())
+    raw[-8] ^= 0xFF  # the CRC-32 of the data
+    path.write_bytes(bytes(raw))
+    idx_refused(tmp_path, path, "cannot be read", "CRC")
+
+
+def test_idx_file_named_gz_that_is_not_gzip_is_refused(tmp_path):
+    paths = write_idx_folder(tmp_path, gz=True)
+    paths["train_labels"].write_bytes(idx_bytes(np.arange(5)))
+    idx_refused(tmp_path, paths["train_labels"], "cannot be read")
+
+
+def test_idx_refuses_a_path_that_is_not_a_folder(tmp_path):
+    with pytest.raises(DataFileError, match="is not a folder"):
+        data.load_idx(tmp_path / "missing")

@@ -1,7 +1,8 @@
 """Fuzzing the loaders: any bytes either load or raise an XpnetError, nothing else.
 
 (a) random bytes given to ``xpnet.load``, ``checkpoint.load`` and ``data.load_npz``;
-(b) valid files (a saved model, a checkpoint, .npz files, a cat h5 file), written
+(b) valid files (a saved model, a checkpoint, .npz files, a cat h5 file, MNIST's
+IDX files raw and gzipped), written
 once per module, with bytes flipped, set, inserted or deleted, digits changed
 (which keeps JSON headers parseable and so reaches the checks behind them) and
 tails cut off.
@@ -14,6 +15,7 @@ many files each target was given and how each was answered.
 
 from __future__ import annotations
 
+import gzip
 import json
 import zipfile
 from collections import Counter
@@ -217,6 +219,37 @@ def sane_cats(ds) -> None:
     assert set(np.unique(ds.Y_train)) <= {0, 1}
 
 
+IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@pytest.fixture(scope="module")
+def idx_folders(folder):
+    """Folders of valid IDX files (6 and 3 images of 4×3 pixels), raw and gzipped: [(folder, {name: bytes})]."""
+    rng = np.random.RandomState(0)
+    arrays = [rng.randint(0, 256, size=(6, 4, 3)), np.arange(6) % 10,
+              rng.randint(0, 256, size=(3, 4, 3)), np.arange(3) % 10]
+    folders = []
+    for gz in (False, True):
+        where = folder / ("idx_gz" if gz else "idx")
+        where.mkdir()
+        files = {}
+        for name, a in zip(IDX_NAMES, arrays):
+            a = a.astype(np.uint8)
+            raw = (0x0800 | a.ndim).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in a.shape) + a.tobytes()
+            name += ".gz" if gz else ""
+            files[name] = gzip.compress(raw, mtime=0) if gz else raw
+            (where / name).write_bytes(files[name])
+        data.load_idx(where)  # valid
+        folders.append((where, files))
+    return folders
+
+
+def sane_idx(ds) -> None:
+    sane_dataset(ds)
+    assert ds.X_train.shape[0] == 12 and 0.0 <= ds.X_train.min() and ds.X_train.max() <= 1.0
+    assert ds.Y_train.dtype == np.int64 and 0 <= ds.Y_train.min() and ds.Y_train.max() < 256
+
+
 # -- (a) random bytes -------------------------------------------------------------
 
 MAGIC = {"model": b"", "checkpoint": b"", "npz": b"PK\x03\x04"}
@@ -290,6 +323,19 @@ def test_mutated_cat_h5_file_loads_or_raises_an_xpnet_error(cat_folder, ops):
     try:
         path.write_bytes(mutate(raw, ops.draw(mutations(4096))))
         attempt("h5 (mutated)", lambda: data.load_catvnoncat(cats), sane_cats)
+    finally:
+        path.write_bytes(raw)
+
+
+@MUTATED
+@given(which=st.sampled_from([0, 1]), name=st.sampled_from(IDX_NAMES), ops=st.data())
+def test_mutated_idx_file_loads_or_raises_an_xpnet_error(idx_folders, which, name, ops):
+    where, files = idx_folders[which]
+    name += ".gz" if which else ""
+    path, raw = where / name, files[name]
+    try:
+        path.write_bytes(mutate(raw, ops.draw(mutations(16))))
+        attempt("idx (mutated)", lambda: data.load_idx(where), sane_idx)
     finally:
         path.write_bytes(raw)
 
