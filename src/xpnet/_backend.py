@@ -258,7 +258,10 @@ def move(x: Any, xp: ModuleType, device: Any = None) -> Any:
         x = np.asarray(x)
     if namespace(x) is xp and (device is None or array_api_compat.device(x) == device):
         return x
-    return from_host(np.ascontiguousarray(to_host(x)), xp, device)
+    host = to_host(x)
+    if not (host.flags.c_contiguous or host.flags.f_contiguous):
+        host = np.ascontiguousarray(host)  # a contiguous block; either order moves as it is
+    return from_host(host, xp, device)
 
 
 def synchronize(x: Any) -> Any:
