@@ -263,3 +263,16 @@ def test_full_precision_holds_for_a_backend_first_imported_by_fit():
 def test_precision_travels_with_the_config():
     net = xpnet.Network([2, 3, 1], precision="tf32")
     assert xpnet.Network(**net.get_config()).precision == "tf32"
+
+
+def test_predict_proba_in_blocks_equals_one_pass(xp):
+    from xpnet import network
+
+    rng = np.random.RandomState(3)
+    net = xpnet.Network([4, 6, 3], hidden="tanh", output="softmax", seed=2, dtype="float64")
+    X = asarray(rng.randn(4, 11), xp)
+    params = net._params_in(xp, xpnet._backend.device(X))
+    whole = network.predict_proba(params, X, net.architecture, xp=xp)
+    blocks = network.predict_proba(params, X, net.architecture, xp=xp, block=4)
+    assert_in_namespace(blocks, xp)
+    np.testing.assert_allclose(to_numpy(blocks), to_numpy(whole), rtol=0, atol=1e-15)

@@ -180,7 +180,20 @@ def cost(params: Params, X, Y, arch: Architecture, *, xp, masks=None):
     return cost_from_caches(params, caches, Y, arch, xp=xp)
 
 
-def predict_proba(params: Params, X, arch: Architecture, *, xp):
-    """A[L] (n[L], m): probabilities for sigmoid and softmax, values for linear."""
-    A_L, _ = forward(params, X, arch, xp=xp)
-    return A_L
+#: Columns of X that :func:`predict_proba` sends through the network at once.
+PREDICT_BLOCK = 4096
+
+
+def predict_proba(params: Params, X, arch: Architecture, *, xp, block: int = PREDICT_BLOCK):
+    """A[L] (n[L], m): probabilities for sigmoid and softmax, values for linear.
+
+    The examples go through in blocks of ``block`` columns, so that the hidden
+    layers' activations of a large X never exist all at once (each column's
+    A[L] depends on that column alone).
+    """
+    m = X.shape[1]
+    if m <= block:
+        A_L, _ = forward(params, X, arch, xp=xp)
+        return A_L
+    return xp.concat([forward(params, X[:, i:min(i + block, m)], arch, xp=xp)[0]
+                      for i in range(0, m, block)], axis=1)
