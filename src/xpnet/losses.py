@@ -6,8 +6,10 @@
 | softmax | e^Z / Σ_k e^Z_k       | categorical cross-entropy| −(1/m) Σ Y log A                         |
 | linear  | Z                     | mean squared error       | (1/(2m)) Σ (A − Y)²                      |
 
-For each pair the derivative of J with respect to Z[L] is (A[L] − Y) / m; the
-1/m is applied in dW and db, as the course writes it. The costs are computed
+For each pair the derivative of J with respect to Z[L] is (A[L] − Y) / m. The
+course writes the 1/m in dW and db; network.backward applies it once, to
+dZ[L], so every later dZ, dW and db comes out already divided (the same
+numbers, and no division the size of W). The costs are computed
 from Z[L], not from A[L], so they stay finite where A[L] saturates to 0 or 1.
 
 Shapes: Z, A and Y are (n[L], m); a cost is a 0-d array in the namespace of Z
