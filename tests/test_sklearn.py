@@ -230,3 +230,13 @@ def test_bad_parameters_raise_value_error_at_fit(params):
     clf = MLPClassifier(**params)  # scikit-learn's rule: __init__ only stores
     with pytest.raises(ValueError):
         clf.fit(X, y)
+
+
+def test_a_diverging_fit_is_scikit_learns_value_error_not_a_floating_point_error():
+    X = np.random.RandomState(0).randn(40, 3) * 1e3
+    y = np.arange(40) % 2
+    clf = MLPClassifier(hidden_layer_sizes=(4,), learning_rate_init=1e30, max_iter=3,
+                        random_state=0, dtype="float32")
+    with pytest.raises(ValueError, match="diverged") as raised:
+        clf.fit(X, y)
+    assert not isinstance(raised.value, FloatingPointError)

@@ -248,6 +248,8 @@ class Group:
         said = None if error is None else f"{type(error).__name__}: {error}"
         failed = [(rank, text) for rank, text in enumerate(self.comm.allgather(said)) if text]
         if error is not None:
+            # Every process raises here together: abort_on_error need not stop the others.
+            error.raised_by_every_process = True
             raise error
         if failed:
             rank, text = failed[0]

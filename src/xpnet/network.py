@@ -51,10 +51,6 @@ class Architecture:
     l2: float = 0.0
     keep_prob: float = 1.0
 
-    @property
-    def L(self) -> int:
-        return len(self.layer_dims) - 1
-
 
 @dataclass(frozen=True)
 class Cache:

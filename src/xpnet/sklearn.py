@@ -86,6 +86,7 @@ except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no valida
     ) from exc
 
 from . import _backend
+from .errors import DivergenceError
 from .models import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression"]
@@ -164,24 +165,23 @@ class _NetworkEstimator(BaseEstimator):
                                           random_state=rng, stratify=stratify)
             validation = (_columns(X[val]), Y[:, val])
             X, Y = X[train], Y[:, train]
-        history = net.fit(
-            _columns(X), Y,
-            epochs=self.max_iter,
-            batch_size=self._batch_size(X.shape[0]),
-            learning_rate=learning_rate,
-            optimizer=self.solver,
-            validation_data=validation,
-            early_stopping=patience if early_stopping else None,
-            shuffle_seed=shuffle_seed,
-            verbose=bool(getattr(self, "verbose", False)),
-            backend=self.backend,
-        )
-        if not all(np.isfinite(history.costs)):
-            raise ValueError(
-                f"training diverged: the cost became {history.costs[-1]} after "
-                f"{len(history)} epochs. Standardize X (StandardScaler) or lower "
-                "learning_rate_init"
+        try:
+            history = net.fit(
+                _columns(X), Y,
+                epochs=self.max_iter,
+                batch_size=self._batch_size(X.shape[0]),
+                learning_rate=learning_rate,
+                optimizer=self.solver,
+                validation_data=validation,
+                early_stopping=patience if early_stopping else None,
+                shuffle_seed=shuffle_seed,
+                verbose=bool(getattr(self, "verbose", False)),
+                backend=self.backend,
             )
+        except DivergenceError as exc:
+            # scikit-learn's convention for a fit that cannot go on is a ValueError.
+            raise ValueError(f"{exc}. Standardize X (StandardScaler) or lower "
+                             "learning_rate_init") from None
         self.network_ = net
         self.loss_curve_ = list(history.costs)
         self.n_iter_ = len(history)
