@@ -25,8 +25,9 @@ TINY = (
 )
 
 ROW_KEYS = {"workload", "title", "layers", "kind", "m", "batch_size", "updates", "output",
-            "learning_rate", "gemms_per_update", "flops_per_update", "flops", "seconds",
-            "ratios", "gemm_fraction", "gflops_per_s", "notes", "memory"}
+            "learning_rate", "optimizer", "layout", "gemms_per_update", "flops_per_update", "flops",
+            "seconds", "cpu_seconds", "ratios", "gemm_fraction", "gflops_per_s", "notes", "memory"}
+IMPLEMENTATIONS = {"xpnet", "torch", "jax", "sklearn", "gemm"}
 
 
 @pytest.fixture(autouse=True)
@@ -113,6 +114,11 @@ def test_tiny_run_gives_rows_with_positive_times():
         mem = row["memory"]
         assert mem["model_bytes"] > 0 and mem["peak_bytes"] > 0
         assert mem["peak_over_model"] == pytest.approx(mem["peak_bytes"] / mem["model_bytes"])
+        assert set(row["cpu_seconds"]) == IMPLEMENTATIONS
+        for name, wall in seconds.items():
+            cpu = row["cpu_seconds"][name]
+            assert (cpu is None) == (wall is None)
+            assert cpu is None or cpu >= 0
     fit, epoch, step = rows
     assert fit["updates"] == 3 and epoch["updates"] == 3 and step["updates"] == 1
     assert fit["seconds"]["sklearn"] is None and "epoch only" in fit["notes"]["sklearn"]
@@ -120,6 +126,125 @@ def test_tiny_run_gives_rows_with_positive_times():
         assert epoch["seconds"]["sklearn"] > 0
     text = bench.tables(report)
     assert "| tiny-epoch |" in text and "| workload |" in text
+
+
+def test_mnist_workloads_are_the_mnist_shaped_adam_epoch_in_two_layouts():
+    standard = bench.workloads()
+    row_major, col_major = (standard[name] for name in bench.MNIST_WORKLOADS)
+    for w in (row_major, col_major):
+        assert w.layers == (784, 256, 128, 10) and w.output == "softmax"
+        assert w.kind == "epoch" and w.m == 60_000 and w.batch_size == 128
+        assert w.optimizer == "adam" and w.learning_rate == 1e-3 and w.data == "pixels"
+        assert w.updates == 469 and w.batch_sizes[-1] == 60_000 - 468 * 128
+    assert (row_major.layout, col_major.layout) == ("C", "F")
+    small = bench.workloads(mnist_m=7500)["mnist-epoch-colmajor"]
+    assert small.m == 7500 and small.updates == 59 and small.layout == "F"
+    assert set(bench.MNIST_WORKLOADS) <= set(bench.ALL_WORKLOADS)
+    assert not set(bench.MNIST_WORKLOADS) & set(bench.WORKLOAD_NAMES)  # asked for by name
+
+
+def test_workload_settings_are_checked():
+    with pytest.raises(ConfigError, match="optimizer"):
+        bench.Workload("w", (2, 1), "epoch", 4, optimizer="lbfgs")
+    with pytest.raises(ConfigError, match="layout"):
+        bench.Workload("w", (2, 1), "epoch", 4, layout="K")
+    with pytest.raises(ConfigError, match="sgd"):
+        bench.Workload("w", (2, 1), "step", 4, optimizer="adam")
+
+
+def test_pixel_data_is_seeded_float32_in_the_unit_interval():
+    w = bench.workloads(mnist_m=300)["mnist-epoch"]
+    data = bench.host_data(w)
+    assert data.X.shape == (784, 300) and data.X.dtype == np.float32
+    assert data.X.min() >= 0 and data.X.max() < 1
+    assert data.labels.shape == (300,) and set(np.unique(data.labels)) <= set(range(10))
+    assert data.Y.shape == (10, 300) and (data.Y.sum(axis=0) == 1).all()
+    np.testing.assert_array_equal(bench.host_data(w).X, data.X)
+    assert "random pixels" in data.source
+
+
+def test_x_layouts_on_numpy_and_torch():
+    X = np.arange(12.0).reshape(3, 4)
+    numpy = bench.resolve_target("numpy")
+    row = bench._x_in_layout(X, numpy, "float32", "C")
+    col = bench._x_in_layout(X, numpy, "float32", "F")
+    assert row.flags["C_CONTIGUOUS"] and col.flags["F_CONTIGUOUS"] and not col.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(col, X)
+    if installed("torch"):
+        col = bench._x_in_layout(X, bench.resolve_target("torch", "cpu"), "float32", "F")
+        assert tuple(col.shape) == (3, 4) and col.stride() == (1, 3)  # each example contiguous
+        np.testing.assert_array_equal(col.numpy(), X)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_xpnet_torch_and_jax_train_the_same_adam_epoch(layout):
+    # The same initial weights, the same batches (one permutation), the same Adam:
+    # in float64 the peers end where xpnet ends.
+    w = bench.Workload("tiny-adam", (12, 9, 7, 4), "epoch", 100, learning_rate=1e-3,
+                       batch_size=16, optimizer="adam", data="pixels", layout=layout)
+    data = bench.host_data(w)
+    runners = {"xpnet": bench.xpnet_runner(w, data, bench.resolve_target("numpy"), "float64")}
+    for peer in ("torch", "jax"):
+        if installed(peer):
+            runners[peer] = bench.PEER_RUNNERS[peer](w, data, "cpu", "float64")
+    trained = {}
+    for name, runner in runners.items():
+        runner.setup()
+        runner.run()
+        trained[name] = runner.params()
+    start = bench.initial_params(w, "float64")
+    assert np.abs(trained["xpnet"][0][0] - start[0][0]).max() > 1e-4  # it trained
+    for name, params in trained.items():
+        for (W, b), (W_x, b_x) in zip(params, trained["xpnet"]):
+            assert W.shape == W_x.shape and b.shape == b_x.shape
+            np.testing.assert_allclose(W, W_x, rtol=0, atol=1e-10, err_msg=name)
+            np.testing.assert_allclose(b, b_x, rtol=0, atol=1e-10, err_msg=name)
+
+
+def test_a_tiny_mnist_run_gives_every_cell_its_cpu_time_and_the_load():
+    report = bench.run(list(bench.MNIST_WORKLOADS), mnist_m=300, repeat=1,
+                       peers=("torch", "sklearn"))
+    env = report["environment"]
+    for key in ("load_average_start", "load_average_end"):
+        assert env[key] is None or (len(env[key]) == 3 and all(x >= 0 for x in env[key]))
+    assert env["threads"] is None
+    rows = report["workloads"]
+    assert [r["workload"] for r in rows] == list(bench.MNIST_WORKLOADS)
+    assert [r["layout"] for r in rows] == ["row-major", "column-major"]
+    for row in rows:
+        assert set(row) == ROW_KEYS
+        assert row["m"] == 300 and row["updates"] == 3 and row["optimizer"] == "adam"
+        expected = {"xpnet", "gemm"} | {p for p in ("torch", "sklearn") if installed(p)}
+        for name in expected:
+            assert row["seconds"][name] > 0 and row["cpu_seconds"][name] > 0, name
+        assert row["seconds"]["jax"] is None and row["notes"]["jax"] == "not asked for"
+        assert row["memory"]["peak_bytes"] > 0 and row["memory"]["batch"] == 128
+    text = bench.tables(report)
+    assert "load average (1, 5, 15 min)" in text and "threads: the libraries' defaults" in text
+    line = next(x for x in text.splitlines() if x.startswith("| mnist-epoch-colmajor |"))
+    assert "(CPU " in line
+    assert "adam, m = 300, X column-major" in text
+
+
+def test_a_thread_limit_holds_for_the_run_and_is_undone_after():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas():
+        return {d["filepath"]: d["num_threads"] for d in threadpoolctl.threadpool_info()
+                if d["user_api"] == "blas"}
+
+    before = blas()
+    torch_before = importlib.import_module("torch").get_num_threads() if installed("torch") else None
+    report = bench.run([], extra=TINY[2:], repeat=1, peers=(), memory=False, threads=1)
+    env = report["environment"]
+    assert env["threads"] == 1
+    assert env["blas"] and all(b["num_threads"] == 1 for b in env["blas"])
+    assert "--threads 1" in bench.tables(report)
+    after = blas()  # the run may load more (SciPy's, with scikit-learn): they keep theirs too
+    assert {path: after[path] for path in before} == before
+    if torch_before is not None:
+        assert env["torch_threads"] == 1
+        assert importlib.import_module("torch").get_num_threads() == torch_before
 
 
 def test_missing_libraries_are_n_a(monkeypatch):
@@ -189,6 +314,10 @@ def test_bad_options_are_refused():
         bench.run([], precision="fp8")
     with pytest.raises(ConfigError, match="float32"):
         bench.run([], dtype="float64", precision="tf32")
+    with pytest.raises(ConfigError, match="threads"):
+        bench.run([], threads=0)
+    with pytest.raises(ConfigError, match="mnist_m"):
+        bench.run([], mnist_m=0)
 
 
 def test_a_tf32_run_says_so_in_its_header():
@@ -231,6 +360,20 @@ def test_main_reports_bad_options_in_one_line(capsys):
     assert bench.main(["--workloads", "digits-epoch", "--repeat", "0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("xpnet bench: error: repeat must be")
+    assert bench.main(["--workloads", "digits-epoch", "--threads", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("xpnet bench: error: threads must be") and err.count("\n") == 1
+
+
+def test_main_takes_threads_and_mnist_m(tmp_path):
+    json_path = tmp_path / "bench.json"
+    status = bench.main(["--workloads", "mnist-epoch", "--mnist-m", "200", "--repeat", "1",
+                         "--peers", "--no-memory", "--threads", "1", "--json", str(json_path)])
+    assert status == 0
+    report = json.loads(json_path.read_text())
+    assert report["environment"]["threads"] == 1
+    (row,) = report["workloads"]
+    assert row["m"] == 200 and row["cpu_seconds"]["xpnet"] > 0
 
 
 @pytest.mark.parametrize("command", [["-m", "xpnet.cli", "bench", "--help"],
@@ -239,5 +382,5 @@ def test_help_in_a_subprocess(command):
     done = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     for option in ("--backend", "--dtype", "--workloads", "--iterations", "--repeat", "--json",
-                   "--markdown"):
+                   "--markdown", "--threads", "--mnist-m"):
         assert option in done.stdout

@@ -1,8 +1,9 @@
 """Side-by-side speed: xpnet next to PyTorch autograd, JAX jit, scikit-learn and the bare GEMMs.
 
-    xpnet bench                                           # numpy, float32, all four workloads
+    xpnet bench                                           # numpy, float32, the four default workloads
     python -m xpnet.bench --backend torch --dtype float64 --repeat 5
     xpnet bench --workloads cat-fit digits-epoch --iterations 200 --json out.json --markdown out.md
+    xpnet bench --workloads mnist-epoch mnist-epoch-colmajor --mnist-m 15000 --threads 1
 
 The workloads, each a network, a batch and an amount of training:
 
@@ -12,20 +13,28 @@ The workloads, each a network, a batch and an amount of training:
 | ``wide-step-4096`` | [3072, 1024, 1024, 10] relu, softmax | one update (forward + backward + gradient descent) at m = 4096 |
 | ``digits-epoch`` | [64, 64, 10] relu, softmax           | one epoch of mini-batches of 64 over scikit-learn's digits (1797 examples, standardized), lr 0.1 |
 | ``wide-step-512``  | [3072, 1024, 1024, 10] relu, softmax | one update at m = 512                         |
+| ``mnist-epoch``    | [784, 256, 128, 10] relu, softmax    | one epoch of Adam (lr 1e-3, batch 128) over m = 60,000 (``--mnist-m``) random pixels in [0, 1) and labels, X row-major |
+| ``mnist-epoch-colmajor`` | the same                       | the same, X column-major (each example contiguous) |
+
+The first four run by default; the two MNIST-shaped epochs when ``--workloads``
+names them.
 
 Each runs, in this one process, one after the other:
 
-- **xpnet** on ``--backend``: ``Network.fit`` for the fits and the epoch; for a
-  step, ``network.forward``/``network.backward`` and ``optimizers.gradient_descent``
-  on arrays already on the device.
+- **xpnet** on ``--backend``: ``Network.fit`` for the fits and the epochs (X in
+  the workload's layout); for a step, ``network.forward``/``network.backward``
+  and ``optimizers.gradient_descent`` on arrays already on the device.
 - **torch**: the same network as a PyTorch user writes it: ``nn.Linear`` layers
   started from xpnet's initial weights, ``BCEWithLogitsLoss`` or
-  ``CrossEntropyLoss``, ``torch.optim.SGD`` (plain, no momentum) at the same
-  learning rate, the loss read back where xpnet reads its cost.
-- **jax**: ``jax.jit`` of one ``value_and_grad`` step of plain gradient descent.
-- **sklearn**: ``MLPClassifier(solver="sgd", momentum=0)`` (plain SGD, no L2,
-  one epoch: ``max_iter=1``), for the mini-batch epoch only; always on the CPU
-  and with its own initial weights.
+  ``CrossEntropyLoss``, ``torch.optim.SGD`` (plain, no momentum) or
+  ``torch.optim.Adam`` (the same betas and eps) at the same learning rate, the
+  loss read back where xpnet reads its cost; an epoch takes xpnet's batches
+  (the same permutation) as rows of an (m, n_x) tensor.
+- **jax**: ``jax.jit`` of one ``value_and_grad`` step of plain gradient descent
+  or Adam.
+- **sklearn**: ``MLPClassifier(solver="sgd", momentum=0)`` (plain SGD) or
+  ``solver="adam"``, no L2, one epoch (``max_iter=1``), on (m, n_x) rows, for
+  the mini-batch epochs only; always on the CPU and with its own initial weights.
 - **GEMM**: the matrix products one xpnet update performs, alone, with the
   backend's ``@`` on operands allocated beforehand in the layouts xpnet uses:
   Z[l] = W[l]·A[l-1], dW[l] = dZ[l]·A[l-1]ᵀ, dA[l-1] = W[l]ᵀ·dZ[l] (l > 1),
@@ -37,7 +46,11 @@ PyTorch and JAX run on the kind of device xpnet runs on (the CPU for NumPy, the
 GPU for CuPy). Each time is the median of ``--repeat`` timings with
 ``time.perf_counter`` after a warm-up (a short fit for ``cat-fit``), and every
 timing ends by waiting for the device (:func:`xpnet._backend.synchronize`).
-A peer that is not installed, or has no device of the right kind, gives "n/a".
+Beside it, the median CPU time of the same runs (``time.process_time``: this
+process, all its threads). A peer that is not installed, or has no device of the
+right kind, gives "n/a". ``--threads N`` holds NumPy's BLAS and torch to N
+threads for the whole run (:func:`xpnet._threads.limit_threads`); the header
+shows the counts in force and the load average at the start and the end.
 
 Also reported: the ratios xpnet/peer and xpnet/GEMM; the GEMM share (bare GEMM
 time / xpnet time); xpnet's GFLOP/s counting the GEMMs only (2·m·n·k each); and
@@ -75,16 +88,27 @@ import numpy as np
 
 from . import _backend, initializers, network, optimizers
 from ._backend import DEVICES, Target, resolve_target  # where the compared runs go
+from ._threads import check_threads, limit_threads
 from .errors import ConfigError, XpnetError
 
 CAT_LAYERS = (12288, 20, 7, 5, 1)
 WIDE_LAYERS = (3072, 1024, 1024, 10)
 DIGITS_LAYERS = (64, 64, 10)
+MNIST_LAYERS = (784, 256, 128, 10)
+#: Examples of the MNIST-shaped epoch unless ``mnist_m`` (``--mnist-m``) says otherwise.
+MNIST_M = 60_000
 
-#: The workloads of ``xpnet bench``, in the order they run.
+#: The workloads ``xpnet bench`` runs by default, in the order they run.
 WORKLOAD_NAMES = ("cat-fit", "wide-step-4096", "digits-epoch", "wide-step-512")
+#: The MNIST-shaped epochs, X row-major and column-major: asked for with ``--workloads``.
+MNIST_WORKLOADS = ("mnist-epoch", "mnist-epoch-colmajor")
+#: Every workload ``--workloads`` can name.
+ALL_WORKLOADS = WORKLOAD_NAMES + MNIST_WORKLOADS
 #: The implementations compared with xpnet.
 PEERS = ("torch", "jax", "sklearn")
+#: The optimizers a workload can train with; Adam's settings are the usual defaults.
+OPTIMIZERS = ("sgd", "adam")
+ADAM = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
 
 #: Iterations of the warm-up fit that precedes the timed fits of a "fit" workload.
 WARMUP_ITERATIONS = 10
@@ -104,8 +128,15 @@ class Workload:
     ``kind`` is "fit" (``iterations`` full-batch updates on m examples),
     "epoch" (one pass over m examples in mini-batches of ``batch_size``) or
     "step" (one full-batch update on m examples). ``data`` is "cat" (the
-    course's images where found), "digits" (scikit-learn's, where installed)
-    or "random"; either of the first two falls back to random data of its shape.
+    course's images where found), "digits" (scikit-learn's, where installed),
+    "random" (standard normal) or "pixels" (uniform in [0, 1), float32, like
+    images scaled by 1/255); either of the first two falls back to random data
+    of its shape. ``optimizer`` is "sgd" (plain gradient descent) or "adam"
+    (β1 0.9, β2 0.999, ε 1e-8, for every implementation). ``layout`` is how
+    xpnet's X (n_x, m) lies in memory: "C" row-major (each feature's m values
+    contiguous) or "F" column-major (each example contiguous, what
+    ``images.reshape(m, -1).T`` gives); it matters where the backend has strides
+    (NumPy, torch). The peers take X as they take it, (m, n_x) rows.
     """
 
     name: str
@@ -118,12 +149,22 @@ class Workload:
     batch_size: int | None = None
     data: str = "random"
     title: str = ""
+    optimizer: str = "sgd"
+    layout: str = "C"
 
     def __post_init__(self):
         if self.kind not in ("fit", "epoch", "step"):
             raise ConfigError(f"workload kind must be fit, epoch or step, got {self.kind!r}")
         if self.output not in ("sigmoid", "softmax"):
             raise ConfigError(f"workload output must be sigmoid or softmax, got {self.output!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"workload optimizer must be one of {', '.join(OPTIMIZERS)}, "
+                              f"got {self.optimizer!r}")
+        if self.layout not in ("C", "F"):
+            raise ConfigError(f"workload layout must be C (row-major) or F (column-major), "
+                              f"got {self.layout!r}")
+        if self.optimizer != "sgd" and self.kind == "step":
+            raise ConfigError("a step workload times plain gradient descent: optimizer sgd")
 
     @property
     def batch_sizes(self) -> list[int]:
@@ -146,8 +187,10 @@ class Workload:
                    for m, count in Counter(self.batch_sizes).items())
 
 
-def workloads(iterations: int = 2500) -> dict[str, Workload]:
-    """The standard workloads by name (see the module docstring)."""
+def workloads(iterations: int = 2500, mnist_m: int = MNIST_M) -> dict[str, Workload]:
+    """The standard workloads by name (see the module docstring); ``mnist_m`` examples
+    in the MNIST-shaped epochs."""
+    mnist = dict(learning_rate=1e-3, batch_size=128, optimizer="adam", data="pixels")
     return {
         "cat-fit": Workload(
             "cat-fit", CAT_LAYERS, "fit", 209, output="sigmoid", learning_rate=0.0075,
@@ -160,6 +203,13 @@ def workloads(iterations: int = 2500) -> dict[str, Workload]:
             data="digits", title="small network, one epoch of batch 64 on digits"),
         "wide-step-512": Workload(
             "wide-step-512", WIDE_LAYERS, "step", 512, title="wide network, one step, m = 512"),
+        "mnist-epoch": Workload(
+            "mnist-epoch", MNIST_LAYERS, "epoch", mnist_m, **mnist,
+            title=f"MNIST-shaped network, one Adam epoch of batch 128, m = {mnist_m}, X row-major"),
+        "mnist-epoch-colmajor": Workload(
+            "mnist-epoch-colmajor", MNIST_LAYERS, "epoch", mnist_m, layout="F", **mnist,
+            title=f"MNIST-shaped network, one Adam epoch of batch 128, m = {mnist_m}, "
+                  f"X column-major"),
     }
 
 
@@ -260,7 +310,8 @@ def backend_unavailable(backend: str) -> str | None:
 
 @dataclass
 class HostData:
-    """A workload's data on the host: X (n_x, m) float64, class ids (m,), Y as xpnet takes it."""
+    """A workload's data on the host: X (n_x, m) float64 (float32 for "pixels", a third of
+    a GiB fewer at m = 60,000), class ids (m,), Y as xpnet takes it."""
 
     X: np.ndarray
     labels: np.ndarray
@@ -309,6 +360,11 @@ def host_data(w: Workload, seed: int = 0) -> HostData:
     if X is not None and (X.shape != (n_x, w.m) or labels.max() >= n_classes):
         raise ConfigError(f"{w.name}: its {w.data} data has X {X.shape}, the workload wants "
                           f"({n_x}, {w.m}) and {n_classes} classes")
+    if w.data == "pixels":
+        rng = np.random.default_rng(seed)
+        X = rng.random((n_x, w.m), dtype=np.float32)
+        labels = rng.integers(0, n_classes, size=w.m, dtype=np.int64)
+        source = "random pixels in [0, 1) and random labels (seeded)"
     if X is None:
         rng = np.random.RandomState(seed)
         X = rng.rand(n_x, w.m) if w.data == "cat" else rng.randn(n_x, w.m)
@@ -335,25 +391,69 @@ class Runner:
 
     ``run()`` does the workload ``per_run`` times and waits for the device;
     ``setup()`` (untimed) comes before each run; ``warmup()`` once before all.
+    ``params()``, where given, returns the parameters the last run trained, on
+    the host as xpnet holds them ([(W[l], b[l]), ...], b as (n[l], 1)): to check
+    that the implementations compared do the same arithmetic.
     """
 
     run: Callable[[], Any]
     setup: Callable[[], Any] = lambda: None
     warmup: Callable[[], Any] | None = None
     per_run: int = 1
+    params: Callable[[], list] | None = None
 
 
-def measure(runner: Runner, repeat: int) -> list[float]:
-    """Seconds per workload of ``repeat`` timed runs after one warm-up."""
+@dataclass(frozen=True)
+class Timing:
+    """Seconds of one workload: ``wall`` by ``time.perf_counter``, ``cpu`` by
+    ``time.process_time`` (this process's CPU time, all its threads together).
+
+    CPU well below wall: the process waited (for cores other processes held, for
+    a GPU). CPU above wall: several threads worked at once."""
+
+    wall: float
+    cpu: float
+
+    def __add__(self, other: "Timing") -> "Timing":
+        return Timing(self.wall + other.wall, self.cpu + other.cpu)
+
+    def __mul__(self, k: float) -> "Timing":
+        return Timing(self.wall * k, self.cpu * k)
+
+    __rmul__ = __mul__
+
+
+def measure_times(runner: Runner, repeat: int) -> list[Timing]:
+    """Wall and CPU seconds per workload of ``repeat`` timed runs after one warm-up."""
     runner.setup()
     (runner.warmup or runner.run)()
     times = []
     for _ in range(repeat):
         runner.setup()
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         runner.run()
-        times.append((time.perf_counter() - start) / runner.per_run)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        times.append(Timing(wall / runner.per_run, cpu / runner.per_run))
     return times
+
+
+def median_timing(times: Sequence[Timing]) -> Timing:
+    """The median wall time and the median CPU time (each taken on its own)."""
+    return Timing(statistics.median(t.wall for t in times), statistics.median(t.cpu for t in times))
+
+
+def measure(runner: Runner, repeat: int) -> list[float]:
+    """Wall seconds per workload of ``repeat`` timed runs after one warm-up."""
+    return [t.wall for t in measure_times(runner, repeat)]
+
+
+def _x_in_layout(X: np.ndarray, target: Target, dtype: str, layout: str):
+    """X (n_x, m) on ``target``: row-major for "C", column-major (each example contiguous)
+    for "F" where the backend has strides; a backend without them takes it as it takes it."""
+    if layout == "C":
+        return _to_target(X, target, dtype)
+    rows = target.put(np.ascontiguousarray(X.T, dtype=dtype))  # (m, n_x), C order
+    return target.xp.matrix_transpose(rows)  # a view where the backend has them
 
 
 def _to_target(a: np.ndarray, target: Target, dtype: str):
@@ -386,9 +486,10 @@ def _network(w: Workload, dtype: str, precision: str = "full"):
 
 def xpnet_runner(w: Workload, data: HostData, target: Target, dtype: str,
                  precision: str = "full") -> Runner:
-    """xpnet on ``target``: Network.fit for "fit" and "epoch", the core for "step"."""
+    """xpnet on ``target``: Network.fit for "fit" and "epoch", the core for "step";
+    X in the workload's ``layout``."""
     xp = target.xp
-    X, Y = _to_target(data.X, target, dtype), _to_target(data.Y, target, dtype)
+    X, Y = _x_in_layout(data.X, target, dtype, w.layout), _to_target(data.Y, target, dtype)
     init = initial_params(w, dtype)
     net = _network(w, dtype, precision)
     if w.kind == "step":
@@ -409,14 +510,17 @@ def xpnet_runner(w: Workload, data: HostData, target: Target, dtype: str,
     def fit(iterations=w.iterations):
         if w.kind == "fit":
             net.fit(X, Y, iterations=iterations, learning_rate=w.learning_rate,
-                    record_every=RECORD_EVERY)
+                    optimizer=w.optimizer, record_every=RECORD_EVERY)
         else:
             net.fit(X, Y, epochs=1, batch_size=w.batch_size, learning_rate=w.learning_rate,
-                    shuffle_seed=0)
+                    optimizer=w.optimizer, shuffle_seed=0)
         _backend.synchronize(net.params)
 
+    def trained():
+        return [(_backend.to_host(W), _backend.to_host(b)) for W, b in net.params]
+
     warmup = (lambda: fit(min(w.iterations, WARMUP_ITERATIONS))) if w.kind == "fit" else None
-    return Runner(fit, setup=setup, warmup=warmup)
+    return Runner(fit, setup=setup, warmup=warmup, params=trained)
 
 
 # -- the bare GEMMs --------------------------------------------------------------------
@@ -455,26 +559,37 @@ def gemm_runner(gemms: Sequence[Gemm], target: Target, dtype: str, number: int =
     return Runner(run, per_run=number)
 
 
-def time_step_gemms(layers: Sequence[int], m: int, target: Target, dtype: str,
-                    repeat: int, cast: Callable | None = None) -> float:
-    """Median seconds of the GEMMs of one update on m examples, repeated to last GEMM_MIN_SECONDS."""
+def step_gemms_timing(layers: Sequence[int], m: int, target: Target, dtype: str,
+                      repeat: int, cast: Callable | None = None) -> Timing:
+    """Median wall and CPU seconds of the GEMMs of one update on m examples, repeated
+    to last GEMM_MIN_SECONDS."""
     gemms = step_gemms(layers, m)
     once = min(measure(gemm_runner(gemms, target, dtype, cast=cast), 1))
     number = max(1, min(1000, math.ceil(GEMM_MIN_SECONDS / max(once, 1e-9))))
-    return statistics.median(measure(gemm_runner(gemms, target, dtype, number, cast), repeat))
+    return median_timing(measure_times(gemm_runner(gemms, target, dtype, number, cast), repeat))
 
 
-def time_workload_gemms(w: Workload, target: Target, dtype: str, repeat: int) -> float:
+def time_step_gemms(layers: Sequence[int], m: int, target: Target, dtype: str,
+                    repeat: int, cast: Callable | None = None) -> float:
+    """Median seconds of the GEMMs of one update on m examples, repeated to last GEMM_MIN_SECONDS."""
+    return step_gemms_timing(layers, m, target, dtype, repeat, cast).wall
+
+
+def time_workload_gemms(w: Workload, target: Target, dtype: str, repeat: int) -> Timing:
     """The bare GEMM time of the whole workload: each batch size's step GEMMs × its count."""
-    return sum(count * time_step_gemms(w.layers, m, target, dtype, repeat)
-               for m, count in Counter(w.batch_sizes).items())
+    total = Timing(0.0, 0.0)
+    for m, count in Counter(w.batch_sizes).items():
+        total = total + count * step_gemms_timing(w.layers, m, target, dtype, repeat)
+    return total
 
 
 # -- PyTorch ---------------------------------------------------------------------------
 
 
 def torch_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
-    """The same network in PyTorch: nn.Linear + ReLU, xpnet's initial weights, plain SGD."""
+    """The same network in PyTorch: nn.Linear + ReLU, xpnet's initial weights, plain SGD
+    (``torch.optim.SGD``) or ``torch.optim.Adam`` with the same lr, betas and eps; an
+    epoch takes the batches xpnet takes (the same permutation), as rows of (m, n_x)."""
     torch = _optional("torch")
     if kind == "gpu" and not torch.cuda.is_available():
         raise Unavailable("torch sees no CUDA device")
@@ -501,7 +616,11 @@ def torch_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
             if l < len(init):
                 layers.append(torch.nn.ReLU())
         held["model"] = model = torch.nn.Sequential(*layers)
-        held["opt"] = torch.optim.SGD(model.parameters(), lr=w.learning_rate)
+        if w.optimizer == "adam":
+            held["opt"] = torch.optim.Adam(model.parameters(), lr=w.learning_rate,
+                                           betas=(ADAM["beta1"], ADAM["beta2"]), eps=ADAM["epsilon"])
+        else:
+            held["opt"] = torch.optim.SGD(model.parameters(), lr=w.learning_rate)
 
     def step(X_batch, Y_batch):
         model, opt = held["model"], held["opt"]
@@ -535,16 +654,22 @@ def torch_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
         step(X, Y)
         sync()
 
+    def trained():
+        return [(m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy().reshape(-1, 1))
+                for m in held["model"] if isinstance(m, torch.nn.Linear)]
+
     if w.kind == "fit":
-        return Runner(fit, setup=setup, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS)))
-    return Runner(epoch if w.kind == "epoch" else one_step, setup=setup)
+        return Runner(fit, setup=setup, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS)),
+                      params=trained)
+    return Runner(epoch if w.kind == "epoch" else one_step, setup=setup, params=trained)
 
 
 # -- JAX -------------------------------------------------------------------------------
 
 
 def jax_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
-    """jax.jit of one value_and_grad step of plain gradient descent, same weights, course layout."""
+    """jax.jit of one value_and_grad step of plain gradient descent or Adam, same weights,
+    course layout."""
     _optional("jax")
     _backend.namespace_by_name("jax")  # float64 needs jax_enable_x64
     import jax
@@ -569,45 +694,79 @@ def jax_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
             return jnp.mean(jnp.sum(jax.nn.softplus(Z) - Y * Z, axis=0))
         return -jnp.mean(jnp.sum(Y * jax.nn.log_softmax(Z, axis=0), axis=0))
 
-    @jax.jit
-    def step(params, X, Y):
-        J, grads = jax.value_and_grad(cost)(params, X, Y)
-        return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), J
+    tree_map = jax.tree_util.tree_map
+    if w.optimizer == "adam":
+        beta1, beta2, epsilon = ADAM["beta1"], ADAM["beta2"], ADAM["epsilon"]
+        zeros = tree_map(jnp.zeros_like, init)
+        start_state = (init, zeros, zeros, jnp.zeros((), dtype=dtype))
+
+        @jax.jit
+        def step(state, X, Y):
+            params, v, s, t = state
+            J, grads = jax.value_and_grad(cost)(params, X, Y)
+            t = t + 1
+            v = tree_map(lambda v, g: beta1 * v + (1 - beta1) * g, v, grads)
+            s = tree_map(lambda s, g: beta2 * s + (1 - beta2) * g * g, s, grads)
+            params = tree_map(lambda p, v, s: p - lr * (v / (1 - beta1**t))
+                              / (jnp.sqrt(s / (1 - beta2**t)) + epsilon), params, v, s)
+            return (params, v, s, t), J
+    else:
+        start_state = init
+
+        @jax.jit
+        def step(params, X, Y):
+            J, grads = jax.value_and_grad(cost)(params, X, Y)
+            return tree_map(lambda p, g: p - lr * g, params, grads), J
+
+    held = {"state": start_state}
 
     def fit(iterations=w.iterations):
-        params = init
+        state = start_state
         for i in range(iterations):
-            params, J = step(params, X, Y)
+            state, J = step(state, X, Y)
             if i % RECORD_EVERY == 0 or i == iterations - 1:
                 float(J)
-        jax.block_until_ready(params)
+        held["state"] = jax.block_until_ready(state)
 
     def epoch():
-        params, total = init, 0.0
+        state, total = start_state, 0.0
         order = np.random.default_rng(0).permutation(w.m)
         for start in range(0, w.m, w.batch_size):
             batch = jax.device_put(order[start:start + w.batch_size], dev)
-            params, J = step(params, jnp.take(X, batch, axis=1), jnp.take(Y, batch, axis=1))
+            state, J = step(state, jnp.take(X, batch, axis=1), jnp.take(Y, batch, axis=1))
             total = total + J * batch.shape[0]
         float(total / w.m)
-        jax.block_until_ready(params)
+        held["state"] = jax.block_until_ready(state)
 
     def one_step():
-        jax.block_until_ready(step(init, X, Y))
+        held["state"] = jax.block_until_ready(step(start_state, X, Y))[0]
+
+    def trained():
+        params = held["state"][0] if w.optimizer == "adam" else held["state"]
+        return [(np.asarray(W), np.asarray(b)) for W, b in params]
 
     if w.kind == "fit":
-        return Runner(fit, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS)))
-    return Runner(epoch if w.kind == "epoch" else one_step)
+        return Runner(fit, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS)),
+                      params=trained)
+    return Runner(epoch if w.kind == "epoch" else one_step, params=trained)
 
 
 # -- scikit-learn --------------------------------------------------------------------
 
 
-SKLEARN_SOLVER = 'MLPClassifier(solver="sgd", momentum=0): plain SGD, no L2, max_iter=1 (one epoch)'
+SKLEARN_SOLVER = ('MLPClassifier(solver="sgd", momentum=0) (plain SGD) or solver="adam", '
+                  'no L2, max_iter=1 (one epoch)')
+#: MLPClassifier's settings for each of a workload's optimizers.
+SKLEARN_SOLVERS = {
+    "sgd": dict(solver="sgd", learning_rate="constant", momentum=0.0, nesterovs_momentum=False),
+    "adam": dict(solver="adam", beta_1=ADAM["beta1"], beta_2=ADAM["beta2"],
+                 epsilon=ADAM["epsilon"]),
+}
 
 
 def sklearn_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
-    """scikit-learn's MLPClassifier, one epoch of plain SGD (the mini-batch workload only)."""
+    """scikit-learn's MLPClassifier, one epoch of plain SGD or Adam (the mini-batch
+    epochs only), on (m, n_x) rows."""
     if w.kind != "epoch":
         raise Unavailable("scikit-learn is compared on the mini-batch epoch only")
     neural_network = _optional("sklearn.neural_network")
@@ -617,10 +776,10 @@ def sklearn_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner
 
     def run():
         clf = neural_network.MLPClassifier(
-            hidden_layer_sizes=tuple(w.layers[1:-1]), activation="relu", solver="sgd",
-            learning_rate="constant", learning_rate_init=w.learning_rate, momentum=0.0,
-            nesterovs_momentum=False, alpha=0.0, batch_size=w.batch_size, max_iter=1,
-            shuffle=True, random_state=0, tol=0.0, early_stopping=False)
+            hidden_layer_sizes=tuple(w.layers[1:-1]), activation="relu",
+            learning_rate_init=w.learning_rate, alpha=0.0, batch_size=w.batch_size, max_iter=1,
+            shuffle=True, random_state=0, tol=0.0, early_stopping=False,
+            **SKLEARN_SOLVERS[w.optimizer])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", exceptions.ConvergenceWarning)
             clf.fit(X, y)
@@ -703,23 +862,25 @@ def compare(w: Workload, target: Target, dtype: str, *, repeat: int = 3,
     """Time xpnet, the peers and the bare GEMMs on workload ``w``; one row of the report.
 
     Everything runs with float32 products at ``precision`` ("tf32": on TF32
-    tensor cores, where the GPU has them)."""
+    tensor cores, where the GPU has them). ``seconds`` holds the median wall
+    times, ``cpu_seconds`` the median CPU times of the same runs."""
     data = host_data(w)
-    times: dict[str, float | None] = {}
+    timings: dict[str, Timing | None] = {}
     notes: dict[str, str] = {"data": data.source}
     with _backend.matmul_precision(precision):
-        times["xpnet"] = statistics.median(
-            measure(xpnet_runner(w, data, target, dtype, precision), repeat))
+        timings["xpnet"] = median_timing(
+            measure_times(xpnet_runner(w, data, target, dtype, precision), repeat))
         for peer in PEERS:
             if peer not in peers:
-                times[peer], notes[peer] = None, "not asked for"
+                timings[peer], notes[peer] = None, "not asked for"
                 continue
             try:
-                times[peer] = statistics.median(
-                    measure(PEER_RUNNERS[peer](w, data, target.kind, dtype), repeat))
+                timings[peer] = median_timing(
+                    measure_times(PEER_RUNNERS[peer](w, data, target.kind, dtype), repeat))
             except Unavailable as exc:
-                times[peer], notes[peer] = None, str(exc)
-        times["gemm"] = time_workload_gemms(w, target, dtype, repeat)
+                timings[peer], notes[peer] = None, str(exc)
+        timings["gemm"] = time_workload_gemms(w, target, dtype, repeat)
+    times = {name: None if t is None else t.wall for name, t in timings.items()}
     row = {
         "workload": w.name,
         "title": w.title,
@@ -730,11 +891,14 @@ def compare(w: Workload, target: Target, dtype: str, *, repeat: int = 3,
         "updates": w.updates,
         "output": w.output,
         "learning_rate": w.learning_rate,
+        "optimizer": w.optimizer,
+        "layout": LAYOUTS[w.layout],
         "gemms_per_update": [dataclasses.asdict(g) | {"shape": g.shape}
                              for g in step_gemms(w.layers, max(w.batch_sizes))],
         "flops_per_update": step_flops(w.layers, max(w.batch_sizes)),
         "flops": w.flops,
         "seconds": times,
+        "cpu_seconds": {name: None if t is None else t.cpu for name, t in timings.items()},
         "ratios": {
             "xpnet/torch": _ratio(times["xpnet"], times["torch"]),
             "xpnet/jax": _ratio(times["xpnet"], times["jax"]),
@@ -749,8 +913,22 @@ def compare(w: Workload, target: Target, dtype: str, *, repeat: int = 3,
     return row
 
 
-def environment(target: Target, dtype: str, repeat: int) -> dict:
-    """Versions, threads and devices: the header of a report."""
+#: How each ``Workload.layout`` is named in a report.
+LAYOUTS = {"C": "row-major", "F": "column-major"}
+
+
+def load_average() -> list[float] | None:
+    """The machine's load average over 1, 5 and 15 minutes (``os.getloadavg``), or None
+    where the system has none (Windows)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def environment(target: Target, dtype: str, repeat: int, threads: int | None = None) -> dict:
+    """Versions, threads in force and devices, and the load average now: the header of
+    a report. ``threads`` is the limit asked for (None: the libraries' defaults)."""
     import xpnet
 
     info: dict[str, Any] = {
@@ -766,6 +944,9 @@ def environment(target: Target, dtype: str, repeat: int) -> dict:
         "repeat": repeat,
         "numpy": np.__version__,
         "numpy_blas": _numpy_blas(),
+        "threads": threads,
+        "blas": _blas_in_force(),
+        "load_average_start": load_average(),
     }
     for name, module in (("torch", "torch"), ("jax", "jax"), ("sklearn", "sklearn")):
         try:
@@ -782,6 +963,25 @@ def environment(target: Target, dtype: str, repeat: int) -> dict:
     return info
 
 
+def _blas_in_force() -> list[dict] | None:
+    """Each BLAS library loaded now, whose it is and its threads, by threadpoolctl."""
+    try:
+        from ._threads import blas_threads
+
+        found = blas_threads()
+    except ImportError:
+        return None
+    out = []
+    for d in found:
+        path = Path(str(d.get("filepath", "")))
+        owner = next((part[:-5] for part in reversed(path.parts) if part.endswith(".libs")),
+                     path.parent.name)
+        out.append({"library": owner, "internal_api": d.get("internal_api"),
+                    "version": d.get("version"), "num_threads": d.get("num_threads"),
+                    "filepath": str(path)})
+    return out
+
+
 def _numpy_blas() -> str:
     try:
         from threadpoolctl import threadpool_info
@@ -793,18 +993,28 @@ def _numpy_blas() -> str:
                      for d in mine) or "n/a (no BLAS found by threadpoolctl)"
 
 
+#: The module each peer needs, imported before a thread limit applies (threadpoolctl
+#: limits only the libraries loaded when it starts: scikit-learn brings SciPy's BLAS).
+PEER_MODULES = {"torch": "torch", "jax": "jax", "sklearn": "sklearn.neural_network"}
+
+
 def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device: str = "auto",
         dtype: str = "float32", iterations: int = 2500, repeat: int = 3,
         peers: Sequence[str] = PEERS, memory: bool = True,
         extra: Sequence[Workload] = (), progress: Callable[[str], None] | None = None,
-        precision: str = "full") -> dict:
+        precision: str = "full", threads: int | None = None, mnist_m: int = MNIST_M) -> dict:
     """The whole comparison: {"environment": {...}, "workloads": [row, ...]}.
 
-    ``names`` picks standard workloads (:data:`WORKLOAD_NAMES`); ``extra`` adds
-    custom :class:`Workload` objects after them.
+    ``names`` picks standard workloads (:data:`ALL_WORKLOADS`; the default is
+    :data:`WORKLOAD_NAMES`); ``extra`` adds custom :class:`Workload` objects after
+    them. ``threads``: NumPy's BLAS and torch run with that many threads for the
+    whole comparison (:func:`xpnet._threads.limit_threads`), restored after.
+    ``mnist_m``: the examples of the MNIST-shaped epochs.
     """
     _positive(repeat, "repeat")
     _positive(iterations, "iterations")
+    _positive(mnist_m, "mnist_m")
+    check_threads(threads)
     _backend.dtype_by_name(np, dtype)
     if precision not in _backend.PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(_backend.PRECISIONS)}, got {precision!r}")
@@ -813,21 +1023,29 @@ def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device
     unknown = [p for p in peers if p not in PEERS]
     if unknown:
         raise ConfigError(f"unknown peers {unknown}: choose from {', '.join(PEERS)}")
-    standard = workloads(iterations)
+    standard = workloads(iterations, mnist_m)
     chosen = []
     for name in names:
         if name not in standard:
-            raise ConfigError(f"unknown workload {name!r}: choose from {', '.join(WORKLOAD_NAMES)}")
+            raise ConfigError(f"unknown workload {name!r}: choose from {', '.join(ALL_WORKLOADS)}")
         chosen.append(standard[name])
     chosen += list(extra)
     target = resolve_target(backend, device)
-    report = {"environment": environment(target, dtype, repeat) | {"precision": precision},
-              "workloads": []}
-    for w in chosen:
-        if progress:
-            progress(f"{w.name}: {w.title or w.kind} ...")
-        report["workloads"].append(compare(w, target, dtype, repeat=repeat, peers=peers,
-                                           memory=memory, precision=precision))
+    if threads is not None:  # the header imports them all (their versions): load them first
+        for module in PEER_MODULES.values():
+            try:
+                _optional(module)
+            except Unavailable:
+                pass  # its cells will say why
+    with limit_threads(threads, torch=True):
+        report = {"environment": environment(target, dtype, repeat, threads)
+                  | {"precision": precision}, "workloads": []}
+        for w in chosen:
+            if progress:
+                progress(f"{w.name}: {w.title or w.kind} ...")
+            report["workloads"].append(compare(w, target, dtype, repeat=repeat, peers=peers,
+                                               memory=memory, precision=precision))
+    report["environment"]["load_average_end"] = load_average()
     return report
 
 
@@ -843,6 +1061,17 @@ def _seconds(x):
     if x is None:
         return "n/a"
     return f"{x:.3f}" if x >= 0.1 else f"{x * 1e3:.2f} ms"
+
+
+def _seconds_cpu(wall, cpu):
+    """A wall time and, beside it, the CPU time of the same runs: "1.230 (CPU 1.190)"."""
+    if wall is None:
+        return "n/a"
+    return _seconds(wall) if cpu is None else f"{_seconds(wall)} (CPU {_seconds(cpu)})"
+
+
+def _load(values) -> str:
+    return "n/a" if not values else " ".join(f"{x:.2f}" for x in values)
 
 
 def _times(x):
@@ -865,37 +1094,61 @@ def header_lines(env: dict) -> list[str]:
         f"numpy {env['numpy']} (BLAS: {env['numpy_blas']}); torch {torch}; "
         f"jax {env.get('jax') or 'n/a'}; scikit-learn {env.get('sklearn') or 'n/a'}",
         f"scikit-learn: {SKLEARN_SOLVER}, on the CPU",
+        threads_line(env),
+        f"load average (1, 5, 15 min): {_load(env.get('load_average_start'))} at the start, "
+        f"{_load(env.get('load_average_end'))} at the end",
     ]
     if env.get("thread_env"):
         lines.append("environment: " + ", ".join(f"{k}={v}" for k, v in env["thread_env"].items()))
     return lines
 
 
+def threads_line(env: dict) -> str:
+    """The thread counts in force during the run, as the header shows them."""
+    asked = ("the libraries' defaults" if env.get("threads") is None
+             else f"--threads {env['threads']}")
+    blas = env.get("blas")
+    if blas is None:
+        in_force = "BLAS n/a (threadpoolctl not installed)"
+    else:
+        in_force = "; ".join(f"{b['library']}'s {b['internal_api']} {b['num_threads']}"
+                             for b in blas) or "no BLAS found by threadpoolctl"
+        in_force = f"BLAS {in_force}"
+    torch = env.get("torch_threads")
+    return (f"threads: {asked}; in force: {in_force}; torch {'n/a' if torch is None else torch}"
+            f"; jax its own (not limited)")
+
+
 def tables(report: dict) -> str:
     """The report as Markdown: a header, the times and ratios, the memory, the notes."""
     rows = report["workloads"]
     out = [f"- {line}" for line in header_lines(report["environment"])]
-    out += ["", "Times in seconds for the whole workload (a fit, an epoch, one step).", "",
+    out += ["", "Times in seconds for the whole workload (a fit, an epoch, one step): wall "
+            "(perf_counter), and the process's CPU time (process_time) of the same runs.", "",
             "| workload | xpnet | torch | jax | sklearn | GEMM | xpnet/torch | xpnet/jax "
             "| xpnet/sklearn | xpnet/GEMM | GEMM share | xpnet GFLOP/s |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         s, q = r["seconds"], r["ratios"]
+        c = r.get("cpu_seconds") or {}
+        t = {name: _seconds_cpu(s[name], c.get(name)) for name in s}
         share = "n/a" if r["gemm_fraction"] is None else f"{100 * r['gemm_fraction']:.0f} %"
         out.append(
-            f"| {r['workload']} | {_seconds(s['xpnet'])} | {_seconds(s['torch'])} "
-            f"| {_seconds(s['jax'])} | {_seconds(s['sklearn'])} | {_seconds(s['gemm'])} "
+            f"| {r['workload']} | {t['xpnet']} | {t['torch']} "
+            f"| {t['jax']} | {t['sklearn']} | {t['gemm']} "
             f"| {_times(q['xpnet/torch'])} | {_times(q['xpnet/jax'])} | {_times(q['xpnet/sklearn'])} "
             f"| {_times(q['xpnet/gemm'])} | {share} | {r['gflops_per_s']:.1f} |")
     out += ["", "One update: GEMM work and memory (MiB).", "",
-            "| workload | network | batch | updates | GFLOP / update | step peak | model bytes "
-            "| peak / model |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            "| workload | network | training | batch | updates | GFLOP / update | step peak "
+            "| model bytes | peak / model |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         mem = r["memory"] or {}
         ratio = mem.get("peak_over_model")
+        training = f"{r.get('optimizer', 'sgd')}, m = {r['m']}, X {r.get('layout', 'row-major')}"
         out.append(
-            f"| {r['workload']} | {r['layers']} {r['output']} | {mem.get('batch', max_batch(r))} "
+            f"| {r['workload']} | {r['layers']} {r['output']} | {training} "
+            f"| {mem.get('batch', max_batch(r))} "
             f"| {r['updates']} | {r['flops_per_update'] / 1e9:.3f} | {_mib(mem.get('peak_bytes'))} "
             f"| {_mib(mem.get('model_bytes'))} | {'n/a' if ratio is None else f'{ratio:.2f}'} |")
     notes: dict[tuple[str, str], list[str]] = {}  # (what, text) -> workloads
@@ -931,10 +1184,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="full", choices=_backend.PRECISIONS,
                         help="tf32: float32 products on TF32 tensor cores, for xpnet, its peers and "
                              "the bare GEMMs alike (NVIDIA GPUs from Ampere on)")
-    parser.add_argument("--workloads", nargs="+", choices=WORKLOAD_NAMES, default=list(WORKLOAD_NAMES),
-                        metavar="NAME", help=f"which to run (default: all): {', '.join(WORKLOAD_NAMES)}")
+    parser.add_argument("--workloads", nargs="+", choices=ALL_WORKLOADS, default=list(WORKLOAD_NAMES),
+                        metavar="NAME",
+                        help=f"which to run: {', '.join(ALL_WORKLOADS)} (default: "
+                             f"{' '.join(WORKLOAD_NAMES)})")
     parser.add_argument("--iterations", type=int, default=2500,
                         help="full-batch updates of cat-fit (default: 2500)")
+    parser.add_argument("--mnist-m", type=int, default=MNIST_M, metavar="M",
+                        help=f"examples of the mnist epochs (default: {MNIST_M})")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="threads of NumPy's BLAS and of torch for the whole run (default: "
+                             "the libraries' own); on a busy or shared machine 1 can be "
+                             "several times faster than 2")
     parser.add_argument("--repeat", type=int, default=3, metavar="N",
                         help="timings per implementation; the median is reported (default: 3)")
     parser.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="NAME",
@@ -949,7 +1210,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the comparison for parsed options, print the tables, write the files; exit status."""
     report = run(args.workloads, backend=args.backend, device=args.device, dtype=args.dtype,
-                 precision=args.precision,
+                 precision=args.precision, threads=args.threads, mnist_m=args.mnist_m,
                  iterations=args.iterations, repeat=args.repeat, peers=args.peers,
                  memory=args.memory, progress=lambda text: print(text, file=sys.stderr, flush=True))
     text = tables(report)
