@@ -49,6 +49,13 @@ def _backend_params():
         yield pytest.param(name, id=name, marks=[pytest.mark.skip(reason=why)] if why else [])
 
 
+@pytest.fixture
+def quick(request) -> bool:
+    """Whether this is a quick run (``--quick`` or XPNET_BENCH_QUICK): for sizes that
+    a benchmark shrinks to stay fast in CI."""
+    return quick_mode(request.config)
+
+
 @pytest.fixture(scope="session", params=list(_backend_params()))
 def target(request) -> bench.Target:
     """Where xpnet runs: a backend on its default device (the GPU where it has one)."""
