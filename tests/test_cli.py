@@ -199,3 +199,106 @@ def test_evaluating_a_file_that_is_not_a_model_is_one_line(tmp_path):
     run = xpnet("evaluate", str(bogus))
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.startswith("xpnet: error:")
+
+
+# -- --threads: the thread counts of NumPy's BLAS and torch for one command ----------
+
+
+def _blas_threads() -> dict:
+    from threadpoolctl import threadpool_info
+
+    return {d["filepath"]: d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"}
+
+
+def test_limit_threads_holds_inside_and_restores_after():
+    from xpnet._threads import limit_threads
+
+    before = _blas_threads()
+    assert before, "threadpoolctl finds NumPy's BLAS"
+    with limit_threads(1):
+        assert set(_blas_threads().values()) == {1}
+        with limit_threads(2):  # nested: the inner one holds, then the outer one again
+            assert set(_blas_threads().values()) == {2}
+        assert set(_blas_threads().values()) == {1}
+    assert _blas_threads() == before
+    with limit_threads(None):
+        assert _blas_threads() == before
+
+
+def test_limit_threads_restores_torch_even_on_an_error():
+    torch = pytest.importorskip("torch")
+    from xpnet._threads import limit_threads
+
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="inside"):
+        with limit_threads(1, torch=True):
+            assert torch.get_num_threads() == 1
+            assert set(_blas_threads().values()) == {1}
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+
+
+def test_limit_threads_leaves_torch_unimported_unless_asked():
+    code = ("import sys; from xpnet._threads import limit_threads\n"
+            "with limit_threads(1): assert 'torch' not in sys.modules")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, True])
+def test_limit_threads_refuses_what_is_not_a_positive_integer(n):
+    from xpnet._threads import limit_threads
+    from xpnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="threads must be an integer ≥ 1"):
+        with limit_threads(n):
+            pass
+
+
+def test_train_runs_under_the_thread_limit_and_restores_it(monkeypatch, capsys):
+    from xpnet import cli
+    from xpnet.models import Network
+
+    seen = []
+    fit = Network.fit
+
+    def recording_fit(self, *args, **kwargs):
+        seen.append(_blas_threads())
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "fit", recording_fit)
+    before = _blas_threads()
+    assert cli.main(["train", "--iterations", "20", "--print-every", "10", "--threads", "1"]) == 0
+    assert len(seen) == 1 and set(seen[0].values()) == {1}
+    assert _blas_threads() == before
+    assert "train accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["train"], ["evaluate", "model.safetensors"],
+                                     ["predict", "model.safetensors", "new.npz"],
+                                     ["bench", "--workloads", "digits-epoch"]])
+def test_threads_below_one_are_one_line_and_exit_code_2(command):
+    run = xpnet(*command, "--threads", "0")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr == "xpnet: error: threads must be an integer ≥ 1 (or left out for the " \
+                         "libraries' defaults), got 0\n"
+
+
+def test_evaluate_and_predict_take_threads(tmp_path):
+    import numpy as np
+
+    from xpnet.data import planar_flower
+
+    model = tmp_path / "flower.safetensors"
+    assert xpnet("train", "--iterations", "50", "--save", str(model), "--threads", "1").returncode == 0
+    evaluated = xpnet("evaluate", str(model), "--threads", "1")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "test cost:" in evaluated.stdout
+    X, _ = planar_flower(5, seed=5)
+    np.savez(tmp_path / "new.npz", X=X)
+    predicted = xpnet("predict", str(model), str(tmp_path / "new.npz"), "--threads", "2",
+                      "--backend", "torch")
+    if predicted.returncode == 2 and "torch" in predicted.stderr:
+        pytest.skip("torch is not installed")
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(predicted.stdout.split()) == X.shape[1]

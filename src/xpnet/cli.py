@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _backend, activations, distributed, initializers, losses, optimizers
+from ._threads import limit_threads
 from .errors import ConfigError, DataFileError, XpnetError
 
 #: Per-data-set defaults: the course's settings where the course has them.
@@ -63,6 +64,10 @@ def _backend_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=_backend.DEVICES,
                         help="where the backend runs: auto (its GPU where it has one; the "
                              "default), cpu or gpu")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="threads of NumPy's BLAS and of torch for this command (default: "
+                             "the libraries' own); on a busy or shared machine 1 can be several "
+                             "times faster than 2")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -201,79 +206,82 @@ def _n_classes(Y: np.ndarray) -> int:
 
 
 def train(args: argparse.Namespace, group=None) -> None:
-    from .models import Network
+    with limit_threads(args.threads, torch=args.backend == "torch"):
+        from .models import Network
 
-    data = _load_data(args)
-    defaults = DEFAULTS.get(data.name, GENERIC)
+        data = _load_data(args)
+        defaults = DEFAULTS.get(data.name, GENERIC)
 
-    def pick(name):
-        value = getattr(args, name)
-        return defaults[name] if value is None else value
+        def pick(name):
+            value = getattr(args, name)
+            return defaults[name] if value is None else value
 
-    output = args.output
-    if output == "auto":
-        output = "sigmoid" if _n_classes(data.Y_train) <= 2 else "softmax"
-    n_y = _n_classes(data.Y_train) if output == "softmax" else data.Y_train.shape[0]
-    hidden = pick("hidden")
-    net = Network([data.X_train.shape[0], *pick("layers"), n_y],
-                  hidden=hidden[0] if len(hidden) == 1 else hidden, output=output,
-                  init=pick("init"), seed=args.seed, dtype=args.dtype, precision=args.precision,
-                  l2=args.l2, keep_prob=args.keep_prob)
-    # One GPU per process: the processes of a node share out its GPUs.
-    target = _backend.resolve_target(args.backend, args.device,
-                                     local_rank=0 if group is None else distributed.local_rank(group))
-    X_train, Y_train, X_test, Y_test = (
-        target.put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
-    print(f"{data.name}: X_train {tuple(X_train.shape)}, X_test {tuple(X_test.shape)}; "
-          f"{net!r} on {args.backend} ({target.label})")
-    X_fit, Y_fit = X_train, Y_train
-    if group is not None:
-        # Every process has loaded everything; each trains on its share of the columns.
-        X_fit, Y_fit = distributed.shard(X_train, Y_train, group)
-        print(f"data-parallel over {group.size} processes (this output is rank 0's); gradients "
-              f"all-reduced by {group.transport(_backend.namespace(X_fit), _backend.device(X_fit))}")
+        output = args.output
+        if output == "auto":
+            output = "sigmoid" if _n_classes(data.Y_train) <= 2 else "softmax"
+        n_y = _n_classes(data.Y_train) if output == "softmax" else data.Y_train.shape[0]
+        hidden = pick("hidden")
+        net = Network([data.X_train.shape[0], *pick("layers"), n_y],
+                      hidden=hidden[0] if len(hidden) == 1 else hidden, output=output,
+                      init=pick("init"), seed=args.seed, dtype=args.dtype, precision=args.precision,
+                      l2=args.l2, keep_prob=args.keep_prob)
+        # One GPU per process: the processes of a node share out its GPUs.
+        target = _backend.resolve_target(
+            args.backend, args.device,
+            local_rank=0 if group is None else distributed.local_rank(group))
+        X_train, Y_train, X_test, Y_test = (
+            target.put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
+        print(f"{data.name}: X_train {tuple(X_train.shape)}, X_test {tuple(X_test.shape)}; "
+              f"{net!r} on {args.backend} ({target.label})")
+        X_fit, Y_fit = X_train, Y_train
+        if group is not None:
+            # Every process has loaded everything; each trains on its share of the columns.
+            X_fit, Y_fit = distributed.shard(X_train, Y_train, group)
+            print(f"data-parallel over {group.size} processes (this output is rank 0's); gradients "
+                  f"all-reduced by {group.transport(_backend.namespace(X_fit), _backend.device(X_fit))}")
 
-    by_epochs = args.epochs is not None
-    schedule = dict(epochs=args.epochs, batch_size=args.batch_size) if by_epochs else dict(
-        iterations=pick("iterations"), record_every=pick("print_every"))
-    resume = None
-    if args.resume:
-        if not args.checkpoint:
-            raise ConfigError("--resume goes on from --checkpoint PATH: give both")
-        resume = args.checkpoint if Path(args.checkpoint).exists() else None
+        by_epochs = args.epochs is not None
+        schedule = dict(epochs=args.epochs, batch_size=args.batch_size) if by_epochs else dict(
+            iterations=pick("iterations"), record_every=pick("print_every"))
+        resume = None
+        if args.resume:
+            if not args.checkpoint:
+                raise ConfigError("--resume goes on from --checkpoint PATH: give both")
+            resume = args.checkpoint if Path(args.checkpoint).exists() else None
 
-    def report(history):
-        where = f"epoch {history.epochs[-1]:>5}" if by_epochs else f"iteration {history.iterations[-1]:>6}"
-        extra = "".join(f"  {name} {values[-1]:.4f}" for name, values in history.metrics.items())
-        print(f"{where}: cost {history.costs[-1]:.6f}{extra}", flush=True)
+        def report(history):
+            where = (f"epoch {history.epochs[-1]:>5}" if by_epochs
+                     else f"iteration {history.iterations[-1]:>6}")
+            extra = "".join(f"  {name} {values[-1]:.4f}" for name, values in history.metrics.items())
+            print(f"{where}: cost {history.costs[-1]:.6f}{extra}", flush=True)
 
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
-    start = time.perf_counter()
-    history = net.fit(X_fit, Y_fit, **schedule, optimizer=args.optimizer,
-                      learning_rate=pick("learning_rate"), validation_split=args.validation_split,
-                      early_stopping=args.early_stopping, verbose=progress,
-                      on_record=None if progress else report,
-                      checkpoint=args.checkpoint, resume=resume, comm=group)
-    seconds = time.perf_counter() - start
-    if history.stopped_early:
-        print(f"stopped early; kept the parameters of record {history.best}")
-    print(f"trained in {seconds:.2f} s")
-    _print_scores(net, X_train, Y_train, X_test, Y_test)
-    if group is not None and group.rank != 0:
-        return  # every process holds the same parameters: rank 0 writes the files
-    if args.save:
-        net.save(args.save)
-        print(f"saved to {args.save}")
-    if args.plot:
-        from .plotting import plot_history
+        progress = sys.stderr.isatty() if args.progress is None else args.progress
+        start = time.perf_counter()
+        history = net.fit(X_fit, Y_fit, **schedule, optimizer=args.optimizer,
+                          learning_rate=pick("learning_rate"), validation_split=args.validation_split,
+                          early_stopping=args.early_stopping, verbose=progress,
+                          on_record=None if progress else report,
+                          checkpoint=args.checkpoint, resume=resume, comm=group)
+        seconds = time.perf_counter() - start
+        if history.stopped_early:
+            print(f"stopped early; kept the parameters of record {history.best}")
+        print(f"trained in {seconds:.2f} s")
+        _print_scores(net, X_train, Y_train, X_test, Y_test)
+        if group is not None and group.rank != 0:
+            return  # every process holds the same parameters: rank 0 writes the files
+        if args.save:
+            net.save(args.save)
+            print(f"saved to {args.save}")
+        if args.plot:
+            from .plotting import plot_history
 
-        plot_history(history, args.plot, title=f"{data.name}: {net!r}")
-        print(f"learning curves drawn to {args.plot}")
-    if args.plot_boundary:
-        from .plotting import plot_decision_boundary
+            plot_history(history, args.plot, title=f"{data.name}: {net!r}")
+            print(f"learning curves drawn to {args.plot}")
+        if args.plot_boundary:
+            from .plotting import plot_decision_boundary
 
-        plot_decision_boundary(net, X_train, Y_train, args.plot_boundary)
-        print(f"decision regions drawn to {args.plot_boundary}")
+            plot_decision_boundary(net, X_train, Y_train, args.plot_boundary)
+            print(f"decision regions drawn to {args.plot_boundary}")
 
 
 def _print_scores(net, X_train, Y_train, X_test, Y_test) -> None:
@@ -286,39 +294,41 @@ def _print_scores(net, X_train, Y_train, X_test, Y_test) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from .io import load
+    with limit_threads(args.threads, torch=args.backend == "torch"):
+        from .io import load
 
-    target = _backend.resolve_target(args.backend, args.device)
-    net = load(args.model, backend=args.backend, device=target.device)
-    data = _load_data(args)
-    X_train, Y_train, X_test, Y_test = (
-        target.put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
-    print(f"{args.model}: {net!r}; data {data.name}")
-    print(f"train cost: {net.cost(X_train, Y_train):.6f}")
-    print(f"test cost:  {net.cost(X_test, Y_test):.6f}")
-    _print_scores(net, X_train, Y_train, X_test, Y_test)
+        target = _backend.resolve_target(args.backend, args.device)
+        net = load(args.model, backend=args.backend, device=target.device)
+        data = _load_data(args)
+        X_train, Y_train, X_test, Y_test = (
+            target.put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
+        print(f"{args.model}: {net!r}; data {data.name}")
+        print(f"train cost: {net.cost(X_train, Y_train):.6f}")
+        print(f"test cost:  {net.cost(X_test, Y_test):.6f}")
+        _print_scores(net, X_train, Y_train, X_test, Y_test)
 
 
 def predict(args: argparse.Namespace) -> None:
-    from .io import load
+    with limit_threads(args.threads, torch=args.backend == "torch"):
+        from .io import load
 
-    target = _backend.resolve_target(args.backend, args.device)
-    net = load(args.model, backend=args.backend, device=target.device)
-    try:
-        with np.load(args.input, allow_pickle=False) as f:
-            X = f["X"]
-    except KeyError as exc:
-        raise DataFileError(f"{args.input} has no array named X (n_x, m)") from exc
-    except (OSError, ValueError) as exc:
-        raise DataFileError(f"cannot read {args.input} as .npz: {exc}") from exc
-    X = target.put(X)
-    labels = _backend.to_host(net.predict(X))
-    proba = _backend.to_host(net.predict_proba(X))
-    if args.out:
-        np.savez(args.out, predictions=labels, probabilities=proba)
-        print(f"wrote predictions {labels.shape} and probabilities {proba.shape} to {args.out}")
-    else:
-        np.savetxt(sys.stdout, labels.T, fmt="%.6g")
+        target = _backend.resolve_target(args.backend, args.device)
+        net = load(args.model, backend=args.backend, device=target.device)
+        try:
+            with np.load(args.input, allow_pickle=False) as f:
+                X = f["X"]
+        except KeyError as exc:
+            raise DataFileError(f"{args.input} has no array named X (n_x, m)") from exc
+        except (OSError, ValueError) as exc:
+            raise DataFileError(f"cannot read {args.input} as .npz: {exc}") from exc
+        X = target.put(X)
+        labels = _backend.to_host(net.predict(X))
+        proba = _backend.to_host(net.predict_proba(X))
+        if args.out:
+            np.savez(args.out, predictions=labels, probabilities=proba)
+            print(f"wrote predictions {labels.shape} and probabilities {proba.shape} to {args.out}")
+        else:
+            np.savetxt(sys.stdout, labels.T, fmt="%.6g")
 
 
 def info(args: argparse.Namespace) -> None:
