@@ -17,12 +17,10 @@ from .errors import (
     ShapeError,
     XpnetError,
 )
-from .io import load
-from .models import LogisticRegression, Network
+from ._version import __version__
+from .models import LogisticRegression, Network, load
 from .plotting import plot_decision_boundary, plot_history
 from .training import History
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Network",

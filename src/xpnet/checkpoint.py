@@ -1,6 +1,6 @@
 """Checkpoints: everything a fit needs to go on after an interruption.
 
-A checkpoint is a safetensors file (written atomically by :func:`xpnet.io.write_tensors`)
+A checkpoint is a safetensors file (written atomically by :func:`xpnet._safetensors.write_tensors`)
 holding
 
 - tensors ``W1``, ``b1``, ... (the parameters), ``opt.{slot}.W{l}``, ``opt.{slot}.b{l}``
@@ -25,7 +25,8 @@ from dataclasses import asdict, fields
 
 import numpy as np
 
-from . import _backend
+from . import _backend, optimizers
+from ._safetensors import read_tensors, write_tensors
 from .errors import ConfigError, DataFileError
 from .training import History, Plan, TrainState
 
@@ -53,7 +54,6 @@ def save(path: str | os.PathLike, *, config: dict, optimizer_name: str, plan: Pl
     Copies the parameters and optimizer slots to the host: the only transfer a
     checkpoint makes, and only when it writes.
     """
-    from .io import write_tensors
 
     tensors = _layer_tensors("", state.params)
     for slot, pairs in state.opt_state["slots"].items():
@@ -94,7 +94,6 @@ def load(path: str | os.PathLike, *, config: dict, optimizer_name: str, plan: Pl
     shape than the config's layer_dims give, of another dtype than its dtype,
     or holding NaN or inf.
     """
-    from .io import read_tensors
 
     tensors, metadata = read_tensors(path)
     path = os.fspath(path)
@@ -220,12 +219,8 @@ def _check_slots(slots, optimizer_name: str, bad) -> list[str]:
 
 def _optimizer_slots(name: str) -> list[str] | None:
     """The slot names of the built-in optimizer ``name`` (None for another one)."""
-    from . import optimizers
-
-    if name not in optimizers.NAMES:
-        return None
-    probe = np.zeros((1, 1))
-    return sorted(optimizers.get(name, 1.0).init([(probe, probe)], xp=np)["slots"])
+    slots = optimizers.SLOTS.get(name)
+    return None if slots is None else sorted(slots)
 
 
 def _check_position(position: dict, plan: Plan, bad) -> dict:

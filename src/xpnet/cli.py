@@ -295,7 +295,7 @@ def _print_scores(net, X_train, Y_train, X_test, Y_test) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     with limit_threads(args.threads, torch=args.backend == "torch"):
-        from .io import load
+        from .models import load
 
         target = _backend.resolve_target(args.backend, args.device)
         net = load(args.model, backend=args.backend, device=target.device)
@@ -310,7 +310,7 @@ def evaluate(args: argparse.Namespace) -> None:
 
 def predict(args: argparse.Namespace) -> None:
     with limit_threads(args.threads, torch=args.backend == "torch"):
-        from .io import load
+        from .models import load
 
         target = _backend.resolve_target(args.backend, args.device)
         net = load(args.model, backend=args.backend, device=target.device)
@@ -332,7 +332,8 @@ def predict(args: argparse.Namespace) -> None:
 
 
 def info(args: argparse.Namespace) -> None:
-    from .io import load, read_tensors
+    from .io import read_tensors
+    from .models import load
 
     net = load(args.model)
     _, metadata = read_tensors(args.model)

@@ -16,9 +16,11 @@ from typing import Any, Callable, Sequence
 from . import _backend, _fused, _validation, activations, distributed, initializers, losses
 from . import network, optimizers
 from . import checkpoint as checkpoints
+from . import io as model_files
 from ._progress import Progress
 from ._random import TrainingRandom
-from .errors import BackendError, ConfigError, DivergenceError, NotFittedError
+from .errors import BackendError, ConfigError, DataFileError, DivergenceError, NotFittedError
+from .errors import XpnetError
 from .training import History, Plan, TrainState, train
 
 
@@ -74,6 +76,9 @@ class Network:
         times faster for large layers, with a 10-bit mantissa in the products;
         for float32 only, and the same as "full" on a CPU.
     """
+
+    #: The class a model file records (xpnet.io); a subclass saves as the class it derives from.
+    file_class = "Network"
 
     def __init__(
         self,
@@ -535,9 +540,7 @@ class Network:
 
     def save(self, path) -> None:
         """Save the architecture and parameters to a safetensors file at ``path`` (see :func:`xpnet.io.save`)."""
-        from .io import save  # here: xpnet.io imports this module
-
-        save(self, path)
+        model_files.save(self, path)
 
     def __repr__(self) -> str:
         hidden = [h.name for h in self.hidden]
@@ -555,10 +558,64 @@ class LogisticRegression(Network):
     Other keyword arguments are :class:`Network`'s.
     """
 
+    file_class = "LogisticRegression"
+
     def __init__(self, n_x: int | None = None, *, output: str = "sigmoid",
                  init: str = "zeros", **kwargs):
         n_y = 1 if losses.get(output).name != "softmax" else None
         super().__init__([n_x, n_y], output=output, init=init, **kwargs)
+
+
+def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = None) -> Network:
+    """The model saved at ``path`` (:meth:`Network.save`), its parameters in ``backend`` on
+    ``device``.
+
+    ``backend`` is a name from :data:`xpnet._backend.BACKENDS` (default
+    "numpy"); ``device`` is that library's device (default: its default one).
+    The same class comes back, with W[l] (n[l], n[l-1]) and b[l] (n[l], 1) in
+    the saved dtype. Raises :class:`DataFileError` naming the file and the
+    problem when the file is not an xpnet model this version reads, or its
+    tensors disagree with its config (missing, wrong shape or dtype, NaN/inf).
+    """
+    # The arguments first: a wrong backend name is the caller's error, not the file's.
+    xp = _backend.namespace_by_name("numpy" if backend is None else backend)
+    saved = model_files.read_model(path)
+
+    def bad(problem: str) -> DataFileError:
+        return DataFileError(f"{saved.path}: {problem}")
+
+    cls = {"Network": Network, "LogisticRegression": LogisticRegression}[saved.class_name]
+    # The tensors were checked before the model is built: building one allocates and
+    # draws its parameters, whose sizes come from the file's own arrays.
+    net = _build(cls, saved.config, saved.layer_dims, bad)
+    net.params = [(_backend.from_host(W, xp, device), _backend.from_host(b, xp, device))
+                  for W, b in saved.params]
+    return net
+
+
+def _build(cls: type, config: dict, dims: list[int], bad) -> Network:
+    """A fresh ``cls`` with the architecture of ``config`` (its parameters are set after)."""
+    try:
+        if cls is LogisticRegression:
+            rest = {k: v for k, v in config.items() if k not in ("layer_dims", "hidden")}
+            if config.get("hidden") or len(dims) != 2:
+                raise bad(f"a LogisticRegression has no hidden layer, the config has layer_dims {dims}")
+            net = LogisticRegression(n_x=dims[0], **rest)
+            if net.layer_dims[-1] is None:
+                # softmax learns its number of classes from Y; here it is the file's.
+                net.layer_dims = tuple(dims)
+        else:
+            net = Network(**config)
+    except DataFileError:
+        raise
+    except (XpnetError, TypeError, ValueError) as exc:
+        # TypeError: a setting this xpnet does not know (written by a newer one?).
+        raise bad(f"its config cannot build a {cls.__name__}: {exc}") from None
+    except Exception as exc:  # a setting of a type the constructor does not expect
+        raise bad(f"its config cannot build a {cls.__name__}: {type(exc).__name__}: {exc}") from exc
+    if list(net.layer_dims) != dims:
+        raise bad(f"the config's layer_dims {dims} give a {cls.__name__} of layer_dims {list(net.layer_dims)}")
+    return net
 
 
 def _check_layer_dims(layer_dims) -> tuple:
