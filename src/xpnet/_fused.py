@@ -53,9 +53,9 @@ def define(elementwise_kernel) -> dict:
 
     return {
         # dZ = dA · g'(Z), g' as activations.py writes it
-        "relu": kernel("T dA, T Z", "T dZ", "dZ = dA * (Z > (T)0 ? (T)1 : (T)0)", "relu_backward"),
-        "leaky_relu": kernel("T dA, T Z, T slope, T rest", "T dZ",
-                             "dZ = dA * (slope + rest * (Z > (T)0 ? (T)1 : (T)0))",
+        "relu": kernel("T dA, T A", "T dZ", "dZ = dA * (A > (T)0 ? (T)1 : (T)0)", "relu_backward"),
+        "leaky_relu": kernel("T dA, T A, T slope, T rest", "T dZ",
+                             "dZ = dA * (slope + rest * (A > (T)0 ? (T)1 : (T)0))",
                              "leaky_relu_backward"),
         "tanh": kernel("T dA, T A", "T dZ", "dZ = dA * ((T)1 - A * A)", "tanh_backward"),
         "sigmoid": kernel("T dA, T A", "T dZ", "dZ = dA * (A * ((T)1 - A))", "sigmoid_backward"),
@@ -94,10 +94,8 @@ def _scalar(value: float, like):
 
 def _activation_backward(name: str, slope: float | None):
     k = _kernels()[name]
-    if name == "relu":
-        return lambda dA, Z, A, *, xp: k(dA, Z)
     if name == "leaky_relu":
-        return lambda dA, Z, A, *, xp: k(dA, Z, _scalar(slope, dA), _scalar(1.0 - slope, dA))
+        return lambda dA, Z, A, *, xp: k(dA, A, _scalar(slope, dA), _scalar(1.0 - slope, dA))
     return lambda dA, Z, A, *, xp: k(dA, A)
 
 

@@ -7,7 +7,11 @@ g'(Z) is cheapest written in terms of A.
 
 The backward pass needs dZ[l] = dA[l] * g'(Z[l]); each activation also has
 that product as one function, ``*_backward(dA, Z, A)``, written to make as
-few passes over the arrays as it can. Tests check it equals dA * g'.
+few passes over the arrays as it can, and from A alone: Z > 0 exactly where
+A > 0 for relu and leaky_relu, and sigmoid's and tanh's g' are functions of
+A. So the forward pass keeps no hidden layer's Z (``network.Cache``), one
+activation fewer per layer in memory; ``*_backward`` is given Z=None there.
+Tests check it equals dA * g'.
 """
 
 from __future__ import annotations
@@ -70,10 +74,10 @@ def relu_prime(Z, A, *, xp):
 
 
 def relu_backward(dA, Z, A, *, xp):
-    """dZ = dA where Z > 0, else 0."""
+    """dZ = dA where Z > 0 (where A > 0: the same units), else 0."""
     # A multiply by the 0/1 mask, not where(): NumPy's where branches per element and
     # runs several times slower on the random signs of a hidden layer.
-    return dA * xp.astype(Z > 0, dA.dtype)
+    return dA * xp.astype(A > 0, dA.dtype)
 
 
 # -- leaky relu ---------------------------------------------------------------
@@ -90,8 +94,8 @@ def leaky_relu_prime(Z, A, *, xp, slope=0.01):
 
 
 def leaky_relu_backward(dA, Z, A, *, xp, slope=0.01):
-    """dZ = dA where Z > 0, else slope · dA."""
-    return dA * leaky_relu_prime(Z, A, xp=xp, slope=slope)
+    """dZ = dA where Z > 0, else slope · dA; Z > 0 exactly where A = max(Z, slope·Z) > 0."""
+    return dA * (slope + (1.0 - slope) * xp.astype(A > 0, A.dtype))
 
 
 # -- linear -------------------------------------------------------------------

@@ -57,7 +57,8 @@ class Cache:
     """What layer l's backward step needs from its forward step."""
 
     A_prev: Any  # the input of layer l: A[l-1]·D[l-1] (n[l-1], m)
-    Z: Any  # Z[l] (n[l], m)
+    Z: Any  # Z[l] (n[l], m) of the output layer, for the cost; None for a hidden layer,
+    # whose g' is computed from A (activations.py): one activation fewer in memory
     A: Any  # A[l] = g[l](Z[l]) (n[l], m), before dropout
     D: Any = None  # layer l's dropout mask (n[l], m) of 0 and 1/keep_prob, or None
 
@@ -76,7 +77,7 @@ def forward(params: Params, X, arch: Architecture, *, xp, masks=None) -> tuple[A
         g = arch.output.g if l == L else arch.hidden[l - 1].g
         A = g(Z, xp=xp)
         D = masks[l - 1] if masks is not None and l < L else None
-        caches.append(Cache(A_in, Z, A, D))
+        caches.append(Cache(A_in, Z if l == L else None, A, D))
         A_in = A if D is None else A * D
     return A, caches
 
@@ -120,7 +121,7 @@ def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp,
             dA = W.T @ dZ
             if below.D is not None:
                 dA = dA * below.D
-            dZ = arch.hidden[l - 2].backward(dA, below.Z, below.A, xp=xp)  # dA * g'(Z[l-1])
+            dZ = arch.hidden[l - 2].backward(dA, None, below.A, xp=xp)  # dA * g'(Z[l-1]), from A
     if l2:
         grads = add_l2_gradient(grads, params, arch, m, out=out)
     return grads
