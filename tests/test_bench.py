@@ -86,8 +86,9 @@ def test_workload_flops_sum_uneven_batches():
 
 def test_model_bytes_counted_by_hand():
     # params 4·3+4 + 2·4+2 = 26, twice (gradients); Z and A: 2·(4+2)·5 = 60; X and Y: (3+2)·5 = 25
-    assert bench.model_bytes([3, 4, 2], 5, itemsize=4) == 4 * (2 * 26 + 60 + 25)
-    assert bench.model_bytes([3, 4, 2], 5, itemsize=8, optimizer_slots=2) == 8 * (4 * 26 + 60 + 25)
+    # parameters 26, gradients 26, A[1] and A[2] 4·5 + 2·5, X and Y 3·5 + 2·5
+    assert bench.model_bytes([3, 4, 2], 5, itemsize=4) == 4 * (2 * 26 + 30 + 25)
+    assert bench.model_bytes([3, 4, 2], 5, itemsize=8, optimizer_slots=2) == 8 * (4 * 26 + 30 + 25)
 
 
 # -- running -------------------------------------------------------------------------
@@ -274,7 +275,8 @@ def test_step_memory_on_numpy_counts_more_than_the_inputs():
     w = bench.Workload("mem", (50, 30, 10), "step", 64)
     mem = bench.step_memory(w, bench.resolve_target("numpy"), "float64")
     itemsize = 8
-    inputs = itemsize * (bench.parameter_count(w.layers) + (50 + 10) * 64)
+    # parameters, X, Y, and the workspace: gradient buffers and a scratch as large as W[1]
+    inputs = itemsize * (2 * bench.parameter_count(w.layers) + (50 + 10) * 64 + 30 * 50)
     assert mem["step_allocated_peak_bytes"] > 0
     assert mem["peak_bytes"] == inputs + mem["step_allocated_peak_bytes"]
     assert mem["model_bytes"] == bench.model_bytes(w.layers, 64, itemsize)

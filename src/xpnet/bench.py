@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import datetime
 import importlib
 import json
@@ -87,6 +88,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _backend, initializers, network, optimizers
+from ._workspace import Workspace
 from ._backend import DEVICES, Target, resolve_target  # where the compared runs go
 from ._threads import check_threads, limit_threads
 from .errors import ConfigError, XpnetError
@@ -264,10 +266,11 @@ def parameter_count(layers: Sequence[int]) -> int:
 
 
 def model_bytes(layers: Sequence[int], m: int, itemsize: int, optimizer_slots: int = 0) -> int:
-    """What one update must hold: parameters, gradients, optimizer state (``optimizer_slots``
-    arrays per parameter), the cached Z[l] and A[l] of every layer, and the batch X and Y."""
+    """What one update cannot do without: parameters, gradients, optimizer state
+    (``optimizer_slots`` arrays per parameter), one activation A[l] (n[l], m) of every
+    layer, and the batch X and Y."""
     n_params = parameter_count(layers)
-    cached = sum(2 * n * m for n in layers[1:])
+    cached = sum(n * m for n in layers[1:])
     batch = layers[0] * m + layers[-1] * m
     return itemsize * ((2 + optimizer_slots) * n_params + cached + batch)
 
@@ -463,18 +466,27 @@ def _to_target(a: np.ndarray, target: Target, dtype: str):
 # -- xpnet ---------------------------------------------------------------------------
 
 
-def xpnet_step(params, X, Y, arch, opt, opt_state, *, xp, precision: str = "full"):
+def xpnet_step(params, X, Y, arch, opt, opt_state, *, xp, precision: str = "full",
+               workspace: Workspace | None = None):
     """One update with xpnet's core: forward, backward, optimizer; returns (params, state).
 
-    Takes the optimizer's route that ``fit`` takes: in place where the backend
-    allows it (``params`` are the benchmark's own), pure elsewhere; and its
-    ``precision`` of the products, as fit does (JAX's GPU default is TF32).
+    Takes the route that ``fit`` takes: in place where the backend allows it
+    (``params`` are the benchmark's own), writing the gradients and the update's
+    temporary into ``workspace`` (made once, as fit makes it: see
+    :func:`step_workspace`), pure elsewhere; and its ``precision`` of the
+    products, as fit does (JAX's GPU default is TF32).
     """
     with _backend.matmul_precision(precision):
         _, caches = network.forward(params, X, arch, xp=xp)
-        grads = network.backward(params, caches, Y, arch, xp=xp)
-        update = opt.update_inplace if _backend.supports_inplace(xp) else opt.update
-        return update(params, grads, opt_state, xp=xp)
+        grads = network.backward(params, caches, Y, arch, xp=xp, out=workspace)
+        if workspace is None:
+            return opt.update(params, grads, opt_state, xp=xp)
+        return opt.update_inplace(params, grads, opt_state, xp=xp, work=workspace)
+
+
+def step_workspace(params, *, xp) -> Workspace | None:
+    """The workspace fit keeps for ``params`` where the backend allows in-place work, else None."""
+    return Workspace(params, xp=xp) if _backend.supports_inplace(xp) else None
 
 
 def _network(w: Workload, dtype: str, precision: str = "full"):
@@ -497,9 +509,12 @@ def xpnet_runner(w: Workload, data: HostData, target: Target, dtype: str,
         params = tuple((_to_target(W, target, dtype), _to_target(b, target, dtype)) for W, b in init)
         opt = optimizers.gradient_descent(w.learning_rate)
         state = opt.init(params, xp=xp)
+        workspace = step_workspace(params, xp=xp)
+        X = _backend.examples_contiguous(X)  # as fit holds it
 
         def run():
-            new_params, _ = xpnet_step(params, X, Y, arch, opt, state, xp=xp, precision=precision)
+            new_params, _ = xpnet_step(params, X, Y, arch, opt, state, xp=xp, precision=precision,
+                                       workspace=workspace)
             _backend.synchronize(new_params)
 
         return Runner(run)
@@ -796,15 +811,20 @@ PEER_RUNNERS = {"torch": torch_runner, "jax": jax_runner, "sklearn": sklearn_run
 def step_memory(w: Workload, target: Target, dtype: str, data: HostData | None = None) -> dict:
     """Peak bytes of one xpnet update of ``w`` at its largest batch, and the model bytes.
 
-    NumPy and array-api-strict: tracemalloc's peak during the update above what
-    was traced before it, plus the bytes of its inputs (parameters, X, Y);
+    The update is the one fit makes, with the workload's optimizer, on the route
+    fit takes (in place into a workspace where the backend allows it). NumPy and
+    array-api-strict: tracemalloc's peak during the update above what was
+    traced before it, plus the bytes of what it starts from (parameters, the
+    optimizer's state, X, Y, and the workspace: gradient buffers and scratch);
     PyTorch on CUDA likewise from ``torch.cuda.max_memory_allocated``. Elsewhere
     the peak is None (n/a) and ``method`` says why.
     """
     m = max(w.batch_sizes)
     itemsize = np.dtype(dtype).itemsize
-    inputs = itemsize * (parameter_count(w.layers) + (w.layers[0] + w.layers[-1]) * m)
-    result = {"batch": m, "model_bytes": model_bytes(w.layers, m, itemsize),
+    slots = len(optimizers.SLOTS[w.optimizer])
+    inputs = itemsize * ((1 + slots) * parameter_count(w.layers)
+                         + (w.layers[0] + w.layers[-1]) * m)
+    result = {"batch": m, "model_bytes": model_bytes(w.layers, m, itemsize, slots),
               "peak_bytes": None, "step_allocated_peak_bytes": None, "peak_over_model": None}
     torch_cuda = target.backend == "torch" and target.kind == "gpu"
     if target.backend not in ("numpy", "array_api_strict") and not torch_cuda:
@@ -817,16 +837,22 @@ def step_memory(w: Workload, target: Target, dtype: str, data: HostData | None =
     params = tuple((_to_target(W, target, dtype), _to_target(b, target, dtype))
                    for W, b in initial_params(w, dtype))
     arch = _network(w, dtype).architecture
-    opt = optimizers.gradient_descent(w.learning_rate)
+    opt = optimizers.get(w.optimizer, w.learning_rate)
     state = opt.init(params, xp=target.xp)
-    xpnet_step(params, X, Y, arch, opt, state, xp=target.xp)  # warm: lazy imports, caches
+    workspace = step_workspace(params, xp=target.xp)
+    X = _backend.examples_contiguous(X)  # as fit holds it
+    inputs += itemsize * (parameter_count(w.layers) + max(n * n_prev for n_prev, n in
+                                                          zip(w.layers[:-1], w.layers[1:])))
+    step = functools.partial(xpnet_step, params, X, Y, arch, opt, state, xp=target.xp,
+                             workspace=workspace)
+    step()  # warm: lazy imports, caches
     if torch_cuda:
         import torch
 
         torch.cuda.synchronize(target.device)
         torch.cuda.reset_peak_memory_stats(target.device)
         base = torch.cuda.memory_allocated(target.device)
-        out = xpnet_step(params, X, Y, arch, opt, state, xp=target.xp)
+        out = step()
         _backend.synchronize(out[0])
         peak = torch.cuda.max_memory_allocated(target.device) - base
         result["method"] = "torch.cuda.max_memory_allocated during one update, + its inputs"
@@ -837,7 +863,7 @@ def step_memory(w: Workload, target: Target, dtype: str, data: HostData | None =
         try:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
-            out = xpnet_step(params, X, Y, arch, opt, state, xp=target.xp)
+            out = step()
             peak = tracemalloc.get_traced_memory()[1] - base
         finally:
             if not tracing:
