@@ -80,7 +80,7 @@ def main() -> None:
                         help="devices to run the PyTorch autograd reference on (default: cpu)")
     args = parser.parse_args()
 
-    data = load_catvnoncat(args.data)
+    data = load_catvnoncat(args.data, dtype=args.dtype)
     targets = [_backend.resolve_target(*spec.split(":", 1)) for spec in args.xpnet]
     rows = [(f"xpnet on {t.backend}" + (f" ({t.kind})" if t.backend in ("torch", "jax") else ""),
              *fit_xpnet(data, args.iterations, args.dtype, t)) for t in targets]

@@ -346,7 +346,7 @@ def host_data(w: Workload, seed: int = 0) -> HostData:
             try:
                 from .data import load_catvnoncat
 
-                data = load_catvnoncat(folder)
+                data = load_catvnoncat(folder, dtype="float64")  # HostData is float64
                 X, labels, source = data.X_train, data.Y_train[0], f"the course's cat images ({folder})"
             except XpnetError as exc:
                 source = f"random (cat files not readable: {exc})"

@@ -195,10 +195,11 @@ def _parse(argv) -> argparse.Namespace:
     return args
 
 
-def _load_data(args):
+def _load_data(args, dtype: str):
+    """The data set ``--data`` names, X in ``dtype`` (the model's: no copy in another)."""
     from .data import load_dataset
 
-    return load_dataset(args.data, seed=args.data_seed)
+    return load_dataset(args.data, seed=args.data_seed, dtype=dtype)
 
 
 def _n_classes(Y: np.ndarray) -> int:
@@ -209,7 +210,7 @@ def train(args: argparse.Namespace, group=None) -> None:
     with limit_threads(args.threads, torch=args.backend == "torch"):
         from .models import Network
 
-        data = _load_data(args)
+        data = _load_data(args, args.dtype)
         defaults = DEFAULTS.get(data.name, GENERIC)
 
         def pick(name):
@@ -299,7 +300,7 @@ def evaluate(args: argparse.Namespace) -> None:
 
         target = _backend.resolve_target(args.backend, args.device)
         net = load(args.model, backend=args.backend, device=target.device)
-        data = _load_data(args)
+        data = _load_data(args, net.dtype)
         X_train, Y_train, X_test, Y_test = (
             target.put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
         print(f"{args.model}: {net!r}; data {data.name}")
