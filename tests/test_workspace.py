@@ -107,3 +107,17 @@ def test_l2_penalty_in_a_workspace_equals_the_pure_penalty_bit_for_bit(xp):
     pure = network.l2_penalty(params, arch, 7, xp=xp)
     written = network.l2_penalty(params, arch, 7, xp=xp, out=Workspace(params, xp=xp))
     assert float(pure) == float(written)
+
+
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+def test_forward_with_a_workspace_equals_the_pure_forward_bit_for_bit(xp, hidden):
+    if not _backend.supports_inplace(xp):
+        pytest.skip("jax arrays are immutable: the in-place route does not run there")
+    arch, params, X, _ = _problem(xp)
+    arch = network.Architecture(arch.layer_dims, (activation(hidden),) * 2, arch.output)
+    A_pure, caches_pure = network.forward(params, X, arch, xp=xp)
+    A_work, caches_work = network.forward(params, X, arch, xp=xp, work=Workspace(params, xp=xp))
+    np.testing.assert_array_equal(to_numpy(A_pure), to_numpy(A_work))
+    for pure, work in zip(caches_pure, caches_work):
+        np.testing.assert_array_equal(to_numpy(pure.A), to_numpy(work.A))
+    np.testing.assert_array_equal(to_numpy(caches_pure[-1].Z), to_numpy(caches_work[-1].Z))

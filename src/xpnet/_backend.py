@@ -377,6 +377,27 @@ class Kernels:
             self.lib.sum(a, axis=1, keepdims=True, out=out)
         return out
 
+    def relu(self, Z: Any) -> Any:
+        """Z = xp.maximum(Z, 0.0), written over Z."""
+        if self.lib is None:
+            Z[...] = self.xp.maximum(Z, 0.0)
+        elif self.torch:
+            self.lib.maximum(Z, Z.new_zeros(()), out=Z)
+        else:
+            self.lib.maximum(Z, 0.0, out=Z)
+        return Z
+
+    def mask(self, dA: Any, keep: Any) -> Any:
+        """dA = dA * xp.astype(keep, dA.dtype) for a boolean ``keep``, written over dA
+        (with no float copy of the mask)."""
+        if self.lib is None:
+            dA[...] = dA * self.xp.astype(keep, dA.dtype)
+        elif self.torch:
+            dA.mul_(keep)
+        else:
+            self.lib.multiply(dA, keep, out=dA)
+        return dA
+
     def sqrt(self, a: Any, *, out: Any) -> Any:
         """out = xp.sqrt(a); ``out`` may be ``a``."""
         if self.lib is None:

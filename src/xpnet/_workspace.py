@@ -8,8 +8,9 @@ keeps a :class:`Workspace`:
 
 - ``grads``: one (dW, db) pair of buffers per layer, which ``network.backward``
   writes into (``out=``) and the in-place optimizer rules then consume;
-- one scratch array, as large as the largest W, lent out as a view shaped
-  like the parameter at hand, for the one temporary an update needs;
+- one scratch array, lent out as a view shaped like the block of a
+  parameter at hand, for the one temporary an update needs (updates go
+  block by block of rows, so it stays small);
 - the :class:`~xpnet._backend.Kernels` that write into an existing array
   (matmul, column sums, square roots: the standard has no ``out=``).
 
@@ -20,21 +21,31 @@ compare the two, and count what a step allocates (DESIGN.md rule 3).
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from . import _backend
 
 
+#: The most entries an in-place update works on at once (a block of rows of a W): its one
+#: temporary is this small, whatever the size of the layers (and stays in cache).
+BLOCK = 1 << 16
+
+
 class Scratch:
-    """One flat buffer, as large as the largest parameter of ``params``, and the kernels
-    that write into arrays, for the in-place optimizer rules."""
+    """One flat scratch buffer and the kernels that write into arrays, for the in-place rules.
+
+    The buffer is made at its first use, as large as that use needs, and grows
+    only if a later use needs more (the L2 term's W·W takes a whole W; the
+    optimizers' rules a block of :data:`BLOCK` entries): after the first step
+    nothing is allocated.
+    """
 
     def __init__(self, params: Sequence[tuple[Any, Any]], *, xp):
         W = params[0][0]
-        size = max(math.prod(a.shape) for pair in params for a in pair)
         self.xp = xp
         self.kernels = _backend.Kernels(xp)
-        self._flat = xp.empty((size,), dtype=W.dtype, device=_backend.device(W))
+        self._dtype, self._device = W.dtype, _backend.device(W)
+        self._flat = None
         self._views: dict[tuple, Any] = {}
 
     def like(self, theta) -> Any:
@@ -43,9 +54,26 @@ class Scratch:
         shape = tuple(theta.shape)
         view = self._views.get(shape)
         if view is None:
-            view = self.xp.reshape(self._flat[: math.prod(shape)], shape)
+            size = math.prod(shape)
+            if self._flat is None or self._flat.shape[0] < size:
+                self._flat = self.xp.empty((size,), dtype=self._dtype, device=self._device)
+                self._views.clear()
+            view = self.xp.reshape(self._flat[:size], shape)
             self._views[shape] = view
         return view
+
+    def row_blocks(self, *arrays) -> Iterator[tuple]:
+        """``arrays`` of one shape (n, k), as views of the same blocks of whole rows, each
+        of at most :data:`BLOCK` entries (at least one row): an elementwise rule applied
+        block by block gives the same bits as applied to the whole."""
+        n = arrays[0].shape[0]
+        rows = max(1, BLOCK // max(1, math.prod(arrays[0].shape[1:])))
+        if rows >= n:
+            yield arrays
+            return
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            yield tuple(a[start:stop, ...] for a in arrays)
 
 
 class Workspace(Scratch):
@@ -56,8 +84,21 @@ class Workspace(Scratch):
         super().__init__(params, xp=xp)
         self.grads = [(xp.empty_like(W), xp.empty_like(b)) for W, b in params]
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes it holds: the gradient buffers and the scratch buffer as it is now."""
+        arrays = [a for pair in self.grads for a in pair]
+        if self._flat is not None:
+            arrays.append(self._flat)
+        return sum(math.prod(a.shape) * _itemsize(a) for a in arrays)
+
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         return self.grads[index]
 
     def __len__(self) -> int:
         return len(self.grads)
+
+
+def _itemsize(a) -> int:
+    return a.itemsize if hasattr(a, "itemsize") else a.element_size() if hasattr(
+        a, "element_size") else a.dtype.itemsize

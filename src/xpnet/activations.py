@@ -80,6 +80,16 @@ def relu_backward(dA, Z, A, *, xp):
     return dA * xp.astype(A > 0, dA.dtype)
 
 
+def relu_inplace(Z, *, xp, kernels):
+    """g(Z) written over Z (the in-place route: Z is the step's own array)."""
+    return kernels.relu(Z)
+
+
+def relu_backward_inplace(dA, Z, A, *, xp, kernels):
+    """dZ = dA where A > 0, else 0, written over dA."""
+    return kernels.mask(dA, A > 0)
+
+
 # -- leaky relu ---------------------------------------------------------------
 
 
@@ -126,6 +136,10 @@ class Activation:
 
     ``name`` is what the user wrote and what a saved model records;
     ``slope`` is leaky_relu's slope for Z ≤ 0 (``None`` for the others).
+    ``g_inplace(Z, xp=xp, kernels=k)`` and ``backward_inplace(dA, Z, A, xp=xp,
+    kernels=k)``, where given, compute the same as ``g`` and ``backward`` written
+    over their first argument (``_backend.Kernels``), for the in-place route of
+    a training step (network.forward and backward with a workspace).
     """
 
     name: str
@@ -133,6 +147,8 @@ class Activation:
     g_prime: Callable[..., Any] = field(repr=False, compare=False)
     backward: Callable[..., Any] = field(repr=False, compare=False)
     slope: float | None = None
+    g_inplace: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+    backward_inplace: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
 
 
 _FUNCTIONS = {
@@ -159,6 +175,9 @@ def get(spec: str | Activation, *, slope: float = 0.01) -> Activation:
             f"unknown activation {spec!r}: choose one of {', '.join(NAMES)}"
         )
     functions = _FUNCTIONS[spec]
+    if spec == "relu":
+        return Activation(spec, *functions, g_inplace=relu_inplace,
+                          backward_inplace=relu_backward_inplace)
     if spec != "leaky_relu":
         return Activation(spec, *functions)
     if not 0.0 <= slope < 1.0:

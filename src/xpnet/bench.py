@@ -477,7 +477,7 @@ def xpnet_step(params, X, Y, arch, opt, opt_state, *, xp, precision: str = "full
     products, as fit does (JAX's GPU default is TF32).
     """
     with _backend.matmul_precision(precision):
-        _, caches = network.forward(params, X, arch, xp=xp)
+        _, caches = network.forward(params, X, arch, xp=xp, work=workspace)
         grads = network.backward(params, caches, Y, arch, xp=xp, out=workspace)
         if workspace is None:
             return opt.update(params, grads, opt_state, xp=xp)
@@ -841,8 +841,6 @@ def step_memory(w: Workload, target: Target, dtype: str, data: HostData | None =
     state = opt.init(params, xp=target.xp)
     workspace = step_workspace(params, xp=target.xp)
     X = _backend.examples_contiguous(X)  # as fit holds it
-    inputs += itemsize * (parameter_count(w.layers) + max(n * n_prev for n_prev, n in
-                                                          zip(w.layers[:-1], w.layers[1:])))
     step = functools.partial(xpnet_step, params, X, Y, arch, opt, state, xp=target.xp,
                              workspace=workspace)
     step()  # warm: lazy imports, caches
@@ -870,8 +868,9 @@ def step_memory(w: Workload, target: Target, dtype: str, data: HostData | None =
                 tracemalloc.stop()
         result["method"] = "tracemalloc peak during one update, + its inputs"
     del out
+    result["workspace_bytes"] = 0 if workspace is None else workspace.nbytes
     result["step_allocated_peak_bytes"] = peak
-    result["peak_bytes"] = peak + inputs
+    result["peak_bytes"] = peak + inputs + result["workspace_bytes"]
     result["peak_over_model"] = result["peak_bytes"] / result["model_bytes"]
     return result
 

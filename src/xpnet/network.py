@@ -63,19 +63,30 @@ class Cache:
     D: Any = None  # layer l's dropout mask (n[l], m) of 0 and 1/keep_prob, or None
 
 
-def forward(params: Params, X, arch: Architecture, *, xp, masks=None) -> tuple[Any, list[Cache]]:
+def forward(params: Params, X, arch: Architecture, *, xp, masks=None,
+            work=None) -> tuple[Any, list[Cache]]:
     """A[L] (n[L], m) for X (n_x, m), and the per-layer caches for :func:`backward`.
 
     ``masks``, for training with dropout, holds D[1..L-1]: one (n[l], m) array
-    of 0 and 1/keep_prob per hidden layer.
+    of 0 and 1/keep_prob per hidden layer. With ``work`` (the in-place route of
+    a fit, :class:`xpnet._workspace.Workspace`) b[l] is added into the product's
+    own array, and a hidden g that can (relu) is applied where Z lies: the same
+    numbers, fewer arrays the size of a layer's activations.
     """
     L = len(params)
     A_in = X
     caches = []
     for l, (W, b) in enumerate(params, start=1):
-        Z = W @ A_in + b
-        g = arch.output.g if l == L else arch.hidden[l - 1].g
-        A = g(Z, xp=xp)
+        if work is None:
+            Z = W @ A_in + b
+        else:
+            Z = W @ A_in
+            Z += b
+        hidden = arch.hidden[l - 1] if l < L else None
+        if hidden is not None and work is not None and hidden.g_inplace is not None:
+            A = hidden.g_inplace(Z, xp=xp, kernels=work.kernels)  # Z is not kept: A is Z
+        else:
+            A = (arch.output.g if l == L else hidden.g)(Z, xp=xp)
         D = masks[l - 1] if masks is not None and l < L else None
         caches.append(Cache(A_in, Z if l == L else None, A, D))
         A_in = A if D is None else A * D
@@ -106,13 +117,13 @@ def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp,
     grads: list = [None] * L
     dZ = dZ_output(caches[-1].A, Y) / m  # (A[L] − Y)/m: the 1/m of every dW and db
     for l in range(L, 0, -1):
-        cache = caches.pop()
+        A_prev = caches.pop().A_prev  # layer l's own A is spent (dZ[l] came from it): freed
         W = params[l - 1][0]
         if out is None:
-            dW = dZ @ cache.A_prev.T
+            dW = dZ @ A_prev.T
             db = xp.sum(dZ, axis=1, keepdims=True)
         else:  # the same two, written into the fit's buffers
-            dW = out.kernels.matmul(dZ, cache.A_prev.T, out=out[l - 1][0])
+            dW = out.kernels.matmul(dZ, A_prev.T, out=out[l - 1][0])
             db = out.kernels.sum_columns(dZ, out=out[l - 1][1])
         grads[l - 1] = (dW, db)
         if l > 1:
@@ -121,7 +132,11 @@ def backward(params: Params, caches: list[Cache], Y, arch: Architecture, *, xp,
             dA = W.T @ dZ
             if below.D is not None:
                 dA = dA * below.D
-            dZ = arch.hidden[l - 2].backward(dA, None, below.A, xp=xp)  # dA * g'(Z[l-1]), from A
+            g = arch.hidden[l - 2]
+            if out is not None and g.backward_inplace is not None:
+                dZ = g.backward_inplace(dA, None, below.A, xp=xp, kernels=out.kernels)
+            else:
+                dZ = g.backward(dA, None, below.A, xp=xp)  # dA * g'(Z[l-1]), from A
     if l2:
         grads = add_l2_gradient(grads, params, arch, m, out=out)
     return grads

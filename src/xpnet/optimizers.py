@@ -87,7 +87,8 @@ def exponential_decay(initial: float, *, rate: float = 0.96, every: int = 1000) 
 # side: the pure one returns new arrays; the in-place one updates θ and its
 # slots where they lie, and overwrites dθ (this step's own gradient). Its one
 # temporary is ``work.like(θ)``, a view of a scratch array that the fit keeps
-# (xpnet._workspace), so a step allocates no parameter-sized array. Both do the
+# (xpnet._workspace), so a step allocates no parameter-sized array; the
+# updater hands it θ a block of rows at a time, so that temporary stays small. Both do the
 # same floating-point operations in the same order (x·c written as x *= c,
 # a/b as a /= b, √ through ``work.kernels.sqrt``), so their results are equal
 # bit for bit (the tests check it); the training loop takes the in-place rule
@@ -111,25 +112,33 @@ def _optimizer(name: str, hyperparameters: dict, slot_names: tuple[str, ...],
 
 
 def _updater(apply: Callable, slot_names: tuple[str, ...], alpha: Schedule, *,
-             inplace: bool = False) -> Callable:
+             inplace: bool = False, blocks: bool = True) -> Callable:
     """``update(params, grads, state, *, xp)`` applying the rule ``apply`` to each W and b.
 
     An in-place updater also takes ``work``, the fit's :class:`~xpnet._workspace.Scratch`
-    (made for the call when not given), and hands it to the rule.
+    (made for the call when not given), and hands it to the rule, which it applies
+    to each parameter a block of rows at a time (``blocks``) or whole.
     """
 
     def update(params, grads, state, *, xp, work: Scratch | None = None):
         a, t = alpha(state["count"]), state["count"] + 1
-        extra = {}
-        if inplace:
-            extra["work"] = Scratch(params, xp=xp) if work is None else work
+        if inplace and work is None:
+            work = Scratch(params, xp=xp)
         new_params = []
         new_slots = {slot: [] for slot in slot_names}
         for l, ((W, b), (dW, db)) in enumerate(zip(params, grads)):
             pair = []
             for k, (theta, d) in enumerate(((W, dW), (b, db))):
-                theta, *slots = apply(theta, d, *(state["slots"][s][l][k] for s in slot_names),
-                                      a=a, t=t, xp=xp, **extra)
+                slots = [state["slots"][s][l][k] for s in slot_names]
+                if not inplace:
+                    theta, *slots = apply(theta, d, *slots, a=a, t=t, xp=xp)
+                elif blocks:
+                    # Elementwise, so block by block gives the whole's bits; the one
+                    # temporary is a block's size, not a W's.
+                    for views in work.row_blocks(theta, d, *slots):
+                        apply(*views, a=a, t=t, xp=xp, work=work)
+                else:
+                    theta, *slots = apply(theta, d, *slots, a=a, t=t, xp=xp, work=work)
                 pair.append((theta, slots))
             (W, W_slots), (b, b_slots) = pair
             new_params.append((W, b))
@@ -145,8 +154,8 @@ def with_inplace_rule(optimizer: Optimizer, rule_inplace: Callable) -> Optimizer
     called as ``rule_inplace(theta, d, *slots, a=α, t=t, xp=xp, work=scratch)``: same
     state, same numbers."""
     alpha = _as_schedule(optimizer.hyperparameters["learning_rate"])
-    return optimizer._replace(
-        update_inplace=_updater(rule_inplace, SLOTS[optimizer.name], alpha, inplace=True))
+    return optimizer._replace(update_inplace=_updater(rule_inplace, SLOTS[optimizer.name], alpha,
+                                                      inplace=True, blocks=False))
 
 
 def gradient_descent(learning_rate: LearningRate) -> Optimizer:

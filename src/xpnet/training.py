@@ -195,7 +195,8 @@ class _Loop:
         if arch.keep_prob < 1.0:
             masks = self.random.dropout_masks(arch.layer_dims[1:-1], m, arch.keep_prob,
                                               step=state.step, columns=within)
-        A_L, caches = network.forward(state.params, X, arch, xp=xp, masks=masks)
+        A_L, caches = network.forward(state.params, X, arch, xp=xp, masks=masks,
+                                      work=self.workspace)
         loss = hits = penalty = None
         if measure:
             loss, hits = self.local_measures(A_L, caches, Y)
