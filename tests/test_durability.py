@@ -44,7 +44,7 @@ import xpnet
 from xpnet import _backend
 from xpnet import checkpoint as checkpoints
 from xpnet.io import read_tensors
-from xpnet.models import _plan
+from xpnet._fitting import plan as fit_plan
 
 pytest.importorskip("safetensors")
 if not hasattr(signal, "SIGKILL"):
@@ -109,7 +109,7 @@ def test_sigkilled_training_resumes_to_the_uninterrupted_parameters(tmp_path):
     out = tmp_path / "final.npz"
     stderr_path = tmp_path / "stderr.txt"
     config = child.build().get_config()
-    plan = _plan(None, EPOCHS, child.SETTINGS["batch_size"], 100, None, False, path, 1)
+    plan = fit_plan(None, EPOCHS, child.SETTINGS["batch_size"], 100, None, False, path, 1)
     numpy_xp = _backend.namespace_by_name("numpy")
     env = _child_env()
     rng = random.Random(SEED)

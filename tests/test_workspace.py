@@ -13,7 +13,7 @@ from xpnet import _backend, losses, network, optimizers
 from xpnet._random import TrainingRandom
 from xpnet._workspace import Workspace
 from xpnet.activations import get as activation
-from xpnet.training import Plan, TrainState, train
+from xpnet.training import Examples, Hooks, Model, Plan, TrainState, train
 
 from conftest import asarray, to_numpy
 
@@ -78,8 +78,9 @@ def _step_excess(*, inplace: bool, optimizer: str, l2: float = 0.0) -> tuple[int
 
     tracemalloc.start()
     try:
-        train(state, X, Y, arch=arch, optimizer=opt, plan=Plan(epochs=1, batch_size=batch),
-              xp=xp, random=TrainingRandom(0, xp=xp), on_update=on_update, inplace=inplace)
+        train(state, Examples(X, Y), Plan(epochs=1, batch_size=batch),
+              model=Model(arch, opt, xp, inplace=inplace), random=TrainingRandom(0, xp=xp),
+              hooks=Hooks(on_update=on_update))
     finally:
         tracemalloc.stop()
     assert len(excess) == m // batch - 2

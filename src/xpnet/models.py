@@ -13,15 +13,14 @@ import operator
 import os
 from typing import Any, Callable, Sequence
 
-from . import _backend, _fused, _validation, activations, distributed, initializers, losses
+from . import _backend, _fitting, _validation, activations, distributed, initializers, losses
 from . import network, optimizers
-from . import checkpoint as checkpoints
 from . import io as model_files
 from ._progress import Progress
 from ._random import TrainingRandom
 from .errors import BackendError, ConfigError, DataFileError, DivergenceError, NotFittedError
 from .errors import XpnetError
-from .training import History, Plan, TrainState, train
+from .training import Examples, History, Hooks, TrainState, train
 
 
 def _in_precision(method):
@@ -313,119 +312,42 @@ class Network:
 
         Returns the :class:`~xpnet.training.History`, also kept as ``self.history``.
         """
-        plan = _plan(iterations, epochs, batch_size, record_every, early_stopping,
-                     validation_data is not None or validation_split is not None,
-                     checkpoint, checkpoint_every)
+        plan = _fitting.plan(iterations, epochs, batch_size, record_every, early_stopping,
+                             validation_data is not None or validation_split is not None,
+                             checkpoint, checkpoint_every)
         opt = optimizers.get(optimizer, learning_rate)
-        if shuffle_seed is not None and (isinstance(shuffle_seed, bool)
-                                         or not isinstance(shuffle_seed, int) or shuffle_seed < 0):
-            raise ConfigError(f"shuffle_seed must be None or an integer ≥ 0, got {shuffle_seed!r}")
+        seed = _fitting.shuffle_seed(shuffle_seed, default=self.seed)
         group = distributed.group(comm)
-        if group.size > 1 and None in self.layer_dims:
-            self._agree_on_sizes(X, Y, group)
-        if backend is None and device != "auto":
-            raise ConfigError(f"device={device!r} says where backend= trains: give a backend "
-                              "too (without one, fit trains where X lives)")
-        rank_on_node = distributed.local_rank(group) if backend and group.size > 1 else 0
-        # Each process checks its own shard; all of them raise if any one's is refused,
-        # so that none is left waiting for the others in the first collective.
-        error = None
-        try:
-            if backend is not None:
-                target = _backend.resolve_target(backend, device, local_rank=rank_on_node)
-                X, Y = target.put(X), target.put(Y)
-                if isinstance(validation_data, (tuple, list)):  # else refused just below
-                    validation_data = tuple(target.put(a) for a in validation_data)
-            X, Y, xp, device = self._inputs(X, Y, training=True)
-            if validation_data is not None:
-                validation_data = self._validation_data(validation_data, xp, device)
-        except Exception as exc:
-            error = exc
-        group.agree(error)
-        random = TrainingRandom(group.seed(self.seed if shuffle_seed is None else shuffle_seed),
-                                xp=xp, device=device, dtype=self.dtype,
+        X, Y, validation_data, xp, device = _fitting.place(self, X, Y, validation_data, group,
+                                                           backend=backend, device=device)
+        random = TrainingRandom(group.seed(seed), xp=xp, device=device, dtype=self.dtype,
                                 masks_on_device=_backend.on_accelerator(xp, device))
-        shard = group.shard(X.shape[1])
-        X, Y, validation, shard, validation_shard = self._validation(
-            X, Y, shard, validation_data, validation_split, group, random)
-        inplace = _backend.supports_inplace(xp)
-        params = self._params_in(xp, device)
-        if inplace:
-            # The in-place route overwrites the parameters it trains: give it its own,
-            # so arrays the caller holds (net.params from before) keep their values.
-            params = tuple((xp.asarray(W, copy=True), xp.asarray(b, copy=True)) for W, b in params)
-        params = group.broadcast(params, xp=xp)
-        if resume is None:
-            state = TrainState(params, opt.init(params, xp=xp))
-        else:
-            state, random.state = checkpoints.load(
-                resume, config=self.get_config(), optimizer_name=opt.name, plan=plan,
-                xp=xp, device=device,
-            )
-
-        def save_checkpoint(state):
-            checkpoints.save(checkpoint, config=self.get_config(), optimizer_name=opt.name,
-                             plan=plan, state=state, rng_state=random.state)
-
-        arch = self.architecture
-        if _fused.enabled(xp):
-            arch, opt = _fused.architecture(arch), _fused.optimizer(opt)
-        callbacks = [on_record] if on_record is not None else []
-        progress = Progress(plan, shard.m, enabled=verbose and group.rank == 0,
+        data, validation = _fitting.hold_out(Examples(X, Y, group.shard(X.shape[1])),
+                                             validation_data, validation_split, group, random)
+        state = _fitting.start(self, opt, plan, group, random, xp=xp, device=device, resume=resume)
+        save = _fitting.checkpoint_writer(checkpoint, self, opt, plan, random, group)
+        progress = Progress(plan, data.m, enabled=verbose and group.rank == 0,
                             resumed=(state.step, state.epoch))
-        callbacks.append(progress.update)
+        hooks = Hooks(on_record=_fitting.both(on_record, progress.update), on_checkpoint=save,
+                      on_update=progress.advance if progress.enabled else None)
         try:
-            state = train(
-                state, X, Y, arch=arch, optimizer=opt, plan=plan, xp=xp,
-                random=random, validation=validation,
-                on_record=lambda history: [callback(history) for callback in callbacks],
-                on_checkpoint=save_checkpoint if checkpoint is not None and group.rank == 0 else None,
-                on_update=progress.advance if progress.enabled else None, inplace=inplace, group=group, shard=shard, validation_shard=validation_shard,
-            )
-            if checkpoint is not None and group.rank == 0:
-                save_checkpoint(state)
+            state = train(state, data, plan, model=_fitting.model(self.architecture, opt, xp),
+                          random=random, validation=validation, group=group, hooks=hooks)
+            if save is not None:
+                save(state)
         except DivergenceError as exc:
-            # Keep what was finite, so the caller can inspect it or go on more gently.
-            self._params, self._xp, self._device = exc.state.params, xp, device
-            self.history = exc.state.history
+            self._keep(exc.state, xp, device)  # what was finite, to inspect or go on more gently
             raise DivergenceError(f"{exc} (learning_rate was {learning_rate!r})",
                                   iteration=exc.iteration) from None
         finally:
             progress.close()
-        self._params, self._xp, self._device = state.params, xp, device
-        self.history = state.history
+        self._keep(state, xp, device)
         return state.history
 
-    def _validation(self, X, Y, shard, validation_data, validation_split, group, random):
-        """(X, Y, (X_val, Y_val) or None, shard, validation shard): the examples to train on
-        and those held out, with which of them this process holds."""
-        if validation_data is not None and validation_split is not None:
-            raise ConfigError("give validation_data or validation_split, not both")
-        if validation_split is not None:
-            if not 0.0 < validation_split < 1.0:
-                raise ConfigError(f"validation_split must lie in (0, 1), got {validation_split!r}")
-            m = shard.m
-            m_val = int(round(m * validation_split))
-            if not 0 < m_val < m:
-                raise ConfigError(
-                    f"validation_split={validation_split} leaves {m - m_val} of {m} examples to "
-                    f"train on and {m_val} to validate: choose a split that keeps both non-empty"
-                )
-            # A seeded random subset: data sorted by class would otherwise lose whole classes.
-            order = random.permutation(m)
-            train, train_shard = shard.subset(order[: m - m_val])
-            held_out, validation_shard = shard.subset(order[m - m_val:])
-            xp, device = _backend.namespace(X), _backend.device(X)
-
-            def take(a, columns):
-                return _backend.take_examples(a, _backend.from_host(columns, xp, device), xp=xp)
-
-            return (take(X, train), take(Y, train), (take(X, held_out), take(Y, held_out)),
-                    train_shard, validation_shard)
-        if validation_data is None:
-            return X, Y, None, shard, None
-        X_val, Y_val = validation_data
-        return X, Y, (X_val, Y_val), shard, group.shard(X_val.shape[1])
+    def _keep(self, state: TrainState, xp, device) -> None:
+        """Hold the parameters and history a fit ended with, where it trained."""
+        self._params, self._xp, self._device = state.params, xp, device
+        self.history = state.history
 
     def _validation_data(self, validation_data, xp, device):
         """(X_val, Y_val) checked like the training data, in its namespace and on its device."""
@@ -634,45 +556,7 @@ def _check_layer_dims(layer_dims) -> tuple:
     return tuple(dims)
 
 
-def _positive_int(value, name: str, *, allow_zero: bool = False) -> int:
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name} must be an integer ≥ {low}, got {value!r}")
-    return value
-
-
 def _default_int(xp):
     return xp.__array_namespace_info__().default_dtypes()["integral"]
 
 
-def _plan(iterations, epochs, batch_size, record_every, early_stopping, has_validation,
-          checkpoint, checkpoint_every) -> Plan:
-    """The training plan from fit's arguments, each checked."""
-    if iterations is not None and epochs is not None:
-        raise ConfigError("give iterations (full-batch updates) or epochs (passes over the data), not both")
-    if batch_size is not None and epochs is None:
-        raise ConfigError(
-            "mini-batches are counted in epochs: give epochs=... with batch_size=..."
-        )
-    if epochs is None and iterations is None:
-        iterations = 1000
-    if early_stopping is not None:
-        _positive_int(early_stopping, "early_stopping")
-        if not has_validation:
-            raise ConfigError(
-                "early_stopping watches the validation cost: give validation_data or validation_split"
-            )
-    if checkpoint_every is not None:
-        if checkpoint is None:
-            raise ConfigError("checkpoint_every needs checkpoint=PATH to write to")
-        _positive_int(checkpoint_every, "checkpoint_every")
-    elif checkpoint is not None:
-        checkpoint_every = 1 if epochs is not None else record_every
-    return Plan(
-        iterations=None if iterations is None else _positive_int(iterations, "iterations", allow_zero=True),
-        epochs=None if epochs is None else _positive_int(epochs, "epochs", allow_zero=True),
-        batch_size=None if batch_size is None else _positive_int(batch_size, "batch_size"),
-        record_every=_positive_int(record_every, "record_every"),
-        patience=early_stopping,
-        checkpoint_every=checkpoint_every,
-    )

@@ -9,10 +9,21 @@ Two ways to count training:
   (the whole batch when None), shuffled afresh each epoch. A record is taken
   at the end of each epoch; its cost is the mean over the epoch's batches.
 
+One step, the course's: dropout masks → forward → backward → the gradients
+summed over the processes → the L2 term → the optimizer's update. One loop
+around it, the same for both ways of counting: a round of steps (one update,
+or an epoch's mini-batches), then, where due, a record, a checkpoint, and a
+stop when early stopping says so.
+
 The loop runs entirely in the namespace ``xp`` of the data. It reads values
 back to the host only when it records, so a GPU is never made to wait inside a
 step. Random numbers (shuffles, dropout masks) come from ``random``, an object
 the caller provides (see ``xpnet._random.TrainingRandom``).
+
+Data parallelism (:mod:`xpnet.distributed`) enters through one seam, the
+``group`` of processes: it sums the gradients of a step and the measures of a
+record. Alone, a process's group is the identity, and its :class:`Examples`
+hold every example.
 """
 
 from __future__ import annotations
@@ -20,10 +31,11 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import _backend, losses, network
 from ._workspace import Workspace
+from .distributed import Shard, SingleProcess
 from .errors import DivergenceError
 from .network import Architecture
 from .optimizers import Optimizer
@@ -98,121 +110,198 @@ class TrainState:
     last_finite_params: tuple | None = None  # those of the last record with a finite cost
 
 
-def train(
-    state: TrainState,
-    X,
-    Y,
-    *,
-    arch: Architecture,
-    optimizer: Optimizer,
-    plan: Plan,
-    xp,
-    random=None,
-    validation: tuple[Any, Any] | None = None,
-    on_record: Callable[[History], None] | None = None,
-    on_checkpoint: Callable[[TrainState], None] | None = None,
-    on_update: Callable[[int], None] | None = None,
-    inplace: bool = False,
-    group=None,
-    shard=None,
-    validation_shard=None,
-) -> TrainState:
-    """Train from ``state`` until ``plan`` is complete; returns the final state.
+@dataclass(frozen=True)
+class Examples:
+    """Examples to train or validate on, as this process holds them: X (n_x, m_local)
+    and Y (n[L], m_local) in the parameters' namespace and dtype, and ``shard``, which
+    of the data set's m examples they are (all of them, in order, on one process)."""
 
-    X is (n_x, m) and Y (n[L], m), validated and in the namespace and dtype of
-    the parameters; ``validation`` is (X_val, Y_val) likewise. ``random``
-    gives shuffles and dropout masks. ``on_record(history)`` is called after
-    each record, ``on_checkpoint(state)`` every ``plan.checkpoint_every``
-    updates (iteration mode) or epochs (epoch mode). ``on_update(m)`` is called
-    after every update with the number of examples it saw (a Python int: it
-    reads nothing back from the device), for a progress display.
+    X: Any
+    Y: Any
+    shard: Shard = None  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.shard is None:
+            object.__setattr__(self, "shard", Shard(self.X.shape[1]))
+
+    @property
+    def m(self) -> int:
+        """The data set's number of examples, over all processes."""
+        return self.shard.m
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One step's examples: X and Y as held here, ``m`` over all processes, and ``within``,
+    the columns of the batch held here (None: all), for the dropout masks."""
+
+    X: Any
+    Y: Any
+    m: int
+    within: Any = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """What is trained and how: the architecture, the optimizer, the namespace ``xp``.
+
+    ``inplace``: take the optimizer's in-place route, the gradients and its
+    temporary in a :class:`~xpnet._workspace.Workspace` made once for the run
+    (the same numbers, and no parameter-sized array allocated per step). The
+    caller must own ``state.params`` then, since they will be overwritten.
+    """
+
+    arch: Architecture
+    optimizer: Optimizer
+    xp: Any
+    inplace: bool = False
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Calls out of the loop: ``on_record(history)`` after each record,
+    ``on_checkpoint(state)`` every ``plan.checkpoint_every`` updates (iteration
+    mode) or epochs (epoch mode), ``on_update(m)`` after every update with the
+    number of examples it saw (a Python int: it reads nothing from the device)."""
+
+    on_record: Callable[[History], None] | None = None
+    on_checkpoint: Callable[[TrainState], None] | None = None
+    on_update: Callable[[int], None] | None = None
+
+
+def train(state: TrainState, data: Examples, plan: Plan, *, model: Model, random,
+          validation: Examples | None = None, group=None, hooks: Hooks = Hooks()) -> TrainState:
+    """Train from ``state`` on ``data`` until ``plan`` is complete; returns the final state.
+
+    ``random`` gives shuffles and dropout masks; ``validation``, if given, is
+    measured at each record; ``group`` is the processes that train together
+    (:mod:`xpnet.distributed`; one by default).
 
     A non-finite cost is noticed where it is recorded (never by a read-back
     per step): the loop raises :class:`~xpnet.errors.DivergenceError`, whose
     ``state`` holds the parameters of the last record whose cost was finite.
 
-    With ``inplace`` the optimizer's in-place route updates the parameters and
-    its slots where they lie, and the gradients and the update's temporary go
-    into a :class:`~xpnet._workspace.Workspace` made once for the run: the same
-    numbers, and no parameter-sized array allocated per step. The caller must
-    own ``state.params`` then, since they will be overwritten.
-
     Mini-batches are gathered with :func:`xpnet._backend.take_examples`: X is
     best held with each example contiguous (``_backend.examples_contiguous``),
     which makes a batch a gather of whole rows of Xᵀ.
-
-    Data-parallel training (see :mod:`xpnet.distributed`) passes the ``group``
-    of processes, and the ``shard`` (and ``validation_shard``) saying which of
-    the examples X (and X_val) holds; by default one process holds them all.
     """
-    from .distributed import Shard, SingleProcess  # host-side bookkeeping, no array math
-
-    workspace = None
-    update = optimizer.update
-    if inplace and optimizer.update_inplace:
-        workspace = Workspace(state.params, xp=xp)
-        update = functools.partial(optimizer.update_inplace, work=workspace)
-    group = group or SingleProcess()
-    loop = _Loop(arch, update, plan, xp, random, validation, on_record, on_checkpoint,
-                 on_update, workspace, copy_best=workspace is not None, group=group,
-                 shard=shard or Shard(X.shape[1]),
-                 validation_shard=validation_shard or (
-                     Shard(validation[1].shape[1]) if validation is not None else None))
-    state.last_finite_params = loop.snapshot(state.params)
-    if plan.epochs is None:
-        return loop.by_iterations(state, X, Y)
-    return loop.by_epochs(state, X, Y)
+    loop = _Loop(model, plan, random, validation, group or SingleProcess(), hooks)
+    return loop.run(state, data)
 
 
 @dataclass
-class _Loop:
-    arch: Architecture
-    update: Callable
-    plan: Plan
-    xp: Any
-    random: Any
-    validation: tuple | None
-    on_record: Callable | None
-    on_checkpoint: Callable | None
-    on_update: Callable | None
-    workspace: Workspace | None  # the in-place route's buffers; None on the pure route
-    copy_best: bool  # snapshots (best, last finite) must be copies: the in-place route overwrites params
-    group: Any  # the processes that train together (xpnet.distributed); one by default
-    shard: Any  # which training examples this process holds
-    validation_shard: Any
-    val_predictions: int | None = None  # over all processes, counted at the first validation
+class _Measures:
+    """What a record reports, summed over a round's steps as 0-d device arrays (never read
+    back per step): the loss summed over the examples, the correct count (None for a
+    regression), and the L2 term."""
 
-    def step(self, state: TrainState, X, Y, *, m: int, within, measure: bool):
-        """One update on a batch of ``m`` examples, of which (X, Y) are the ones held here;
-        ``within`` are their columns in the batch (None: all of them).
+    loss: Any = 0
+    hits: Any = None
+    penalty: Any = 0  # of the last step
+    penalty_sum: Any = 0  # over the steps, each weighted by its batch's m
+
+    def add(self, loss, hits, penalty, m: int) -> None:
+        self.loss = self.loss + loss
+        if hits is not None:
+            self.hits = hits if self.hits is None else self.hits + hits
+        self.penalty = penalty
+        self.penalty_sum = self.penalty_sum + penalty * m
+
+
+class _Loop:
+    def __init__(self, model: Model, plan: Plan, random, validation, group, hooks: Hooks):
+        self.model, self.plan, self.random = model, plan, random
+        self.validation, self.group, self.hooks = validation, group, hooks
+        self.xp, self.arch = model.xp, model.arch
+        self.workspace = None
+        self.update = model.optimizer.update
+        self.val_predictions = None  # over all processes, counted at the first validation
+
+    def run(self, state: TrainState, data: Examples) -> TrainState:
+        plan = self.plan
+        if self.model.inplace and self.model.optimizer.update_inplace:
+            self.workspace = Workspace(state.params, xp=self.xp)
+            self.update = functools.partial(self.model.optimizer.update_inplace,
+                                            work=self.workspace)
+        state.last_finite_params = self.snapshot(state.params)
+        by_epochs = plan.epochs is not None
+        n_predictions = self.prediction_count(data.Y)
+        while (state.epoch < plan.epochs) if by_epochs else (state.step < plan.iterations):
+            i = state.step
+            # Iteration mode records every record_every updates and the last, describing the
+            # parameters before the update (as the course does); epoch mode every epoch,
+            # describing those after it.
+            recording = by_epochs or i % plan.record_every == 0 or i == plan.iterations - 1
+            if recording and not by_epochs:
+                validation, described = self.validate(state), self.snapshot(state.params)
+            measures = _Measures()
+            for batch in self.batches(data, by_epochs):
+                step_measures = self.step(state, batch, measure=recording)
+                if recording:
+                    measures.add(*step_measures, batch.m)
+            if by_epochs:
+                state.epoch += 1
+                validation, described = self.validate(state), self.snapshot(state.params)
+            if recording:
+                J, hits = self.totals(measures.loss, measures.hits, data.m)
+                if by_epochs:  # the epoch's mean: each batch's L2 term weighted by its m
+                    J, where = J + float(measures.penalty_sum) / data.m, dict(
+                        iteration=state.step, epoch=state.epoch)
+                else:
+                    J, where = J + float(measures.penalty), dict(iteration=i)
+                if self.record(state, J, hits, n_predictions, validation, described, **where):
+                    break
+            position = state.epoch if by_epochs else state.step
+            if self.hooks.on_checkpoint and position % plan.checkpoint_every == 0:
+                self.hooks.on_checkpoint(state)
+        if plan.patience is not None and state.best_params is not None:
+            state.params = state.best_params
+        return state
+
+    def batches(self, data: Examples, by_epochs: bool) -> Iterator[Batch]:
+        """A round's batches: the whole set (iteration mode, or an epoch of one batch), or
+        an epoch's mini-batches in a fresh shuffle, gathered on the device."""
+        xp, m = self.xp, data.m
+        batch_size = self.plan.batch_size or m
+        if not by_epochs or batch_size >= m:
+            yield Batch(data.X, data.Y, m, data.shard.index)
+            return
+        columns, batches = data.shard.batches(self.random.permutation(m), batch_size, like=data.X)
+        for m_batch, start, stop, within in batches:
+            batch = columns[start:stop]
+            yield Batch(_backend.take_examples(data.X, batch, xp=xp),
+                        _backend.take_examples(data.Y, batch, xp=xp), m_batch, within)
+
+    def step(self, state: TrainState, batch: Batch, *, measure: bool):
+        """One update on ``batch``: masks → forward → backward → reduce → L2 → update.
 
         With ``measure``, also returns what the parameters before the update score
-        on (X, Y): the summed loss, the correct count and the L2 term (0-d device
-        arrays, not read back); else (None, None, None).
+        on the batch: the summed loss, the correct count and the L2 term (0-d device
+        arrays, not read back); else None.
         """
-        xp, arch = self.xp, self.arch
+        xp, arch, work = self.xp, self.arch, self.workspace
         masks = None
         if arch.keep_prob < 1.0:
-            masks = self.random.dropout_masks(arch.layer_dims[1:-1], m, arch.keep_prob,
-                                              step=state.step, columns=within)
-        A_L, caches = network.forward(state.params, X, arch, xp=xp, masks=masks,
-                                      work=self.workspace)
-        loss = hits = penalty = None
+            masks = self.random.dropout_masks(arch.layer_dims[1:-1], batch.m, arch.keep_prob,
+                                              step=state.step, columns=batch.within)
+        A_L, caches = network.forward(state.params, batch.X, arch, xp=xp, masks=masks, work=work)
+        measures = None
         if measure:
-            loss, hits = self.local_measures(A_L, caches, Y)
-            penalty = (network.l2_penalty(state.params, arch, m, xp=xp, out=self.workspace)
+            loss, hits = self.local_measures(A_L, caches, batch.Y)
+            penalty = (network.l2_penalty(state.params, arch, batch.m, xp=xp, out=work)
                        if arch.l2 else 0.0)
-        # The gradients of this process's examples, divided by the batch's global m;
-        # summed over the processes, then the L2 term once.
-        grads = network.backward(state.params, caches, Y, arch, xp=xp, m=m, l2=False,
-                                 out=self.workspace)
+            measures = (loss, hits, penalty)
+        # This process's share of the gradients (divided by the batch's global m), summed
+        # over the processes, then the L2 term once.
+        grads = network.backward(state.params, caches, batch.Y, arch, xp=xp, m=batch.m,
+                                 l2=False, out=work)
         grads = self.group.sum_gradients(grads, xp=xp)
-        grads = network.add_l2_gradient(grads, state.params, arch, m, out=self.workspace)
+        grads = network.add_l2_gradient(grads, state.params, arch, batch.m, out=work)
         state.params, state.opt_state = self.update(state.params, grads, state.opt_state, xp=xp)
         state.step += 1
-        if self.on_update is not None:
-            self.on_update(m)
-        return loss, hits, penalty
+        if self.hooks.on_update is not None:
+            self.hooks.on_update(batch.m)
+        return measures
 
     def local_measures(self, A_L, caches, Y):
         """(Σ of the loss over the columns of Y, correct count or None): the L2 term excluded."""
@@ -231,66 +320,14 @@ class _Loop:
     def prediction_count(self, Y) -> int:
         return int(self.group.sum(losses.prediction_count(self.arch.output.name, Y))[0])
 
-    def by_iterations(self, state: TrainState, X, Y) -> TrainState:
-        plan, m = self.plan, self.shard.m
-        n_predictions = self.prediction_count(Y)
-        while state.step < plan.iterations:
-            i = state.step
-            recording = i % plan.record_every == 0 or i == plan.iterations - 1
-            # A record describes the parameters before this update, as the course's does.
-            validation = self.validate(state) if recording else {}
-            before = self.snapshot(state.params) if recording else None
-            loss, hits, penalty = self.step(state, X, Y, m=m, within=self.shard.index,
-                                            measure=recording)
-            if recording:
-                J, hits = self.totals(loss, hits, m)
-                if self.record(state, i, J + float(penalty), hits, n_predictions, validation, before):
-                    break
-            if self.on_checkpoint and state.step % plan.checkpoint_every == 0:
-                self.on_checkpoint(state)
-        return self.finish(state)
-
-    def by_epochs(self, state: TrainState, X, Y) -> TrainState:
-        xp, plan, shard = self.xp, self.plan, self.shard
-        m = shard.m
-        batch_size = plan.batch_size or m
-        n_predictions = self.prediction_count(Y)
-        while state.epoch < plan.epochs:
-            if batch_size < m:
-                columns, batches = shard.batches(self.random.permutation(m), batch_size, like=X)
-            else:
-                columns, batches = None, [(m, None, None, shard.index)]
-            loss_sum = hits_sum = penalty_sum = 0
-            for m_batch, start, stop, within in batches:
-                if columns is None:
-                    X_batch, Y_batch = X, Y
-                else:
-                    batch = columns[start:stop]
-                    X_batch = _backend.take_examples(X, batch, xp=xp)
-                    Y_batch = _backend.take_examples(Y, batch, xp=xp)
-                loss, hits, penalty = self.step(state, X_batch, Y_batch, m=m_batch, within=within,
-                                                measure=True)
-                loss_sum = loss_sum + loss
-                penalty_sum = penalty_sum + penalty * m_batch
-                if hits is not None:
-                    hits_sum = hits_sum + hits
-            state.epoch += 1
-            J, hits = self.totals(loss_sum, hits_sum if self.arch.output.classifier else None, m)
-            if self.record(state, state.step, J + float(penalty_sum) / m, hits, n_predictions,
-                           self.validate(state), self.snapshot(state.params), epoch=state.epoch):
-                break
-            if self.on_checkpoint and state.epoch % plan.checkpoint_every == 0:
-                self.on_checkpoint(state)
-        return self.finish(state)
-
     def snapshot(self, params) -> tuple:
         """``params`` as they are now: a copy where the in-place route will overwrite them."""
-        if not self.copy_best:
+        if self.workspace is None:
             return params
         return tuple((self.xp.asarray(W, copy=True), self.xp.asarray(b, copy=True)) for W, b in params)
 
-    def record(self, state: TrainState, iteration, J: float, hits: int | None, n_predictions,
-               validation, params, epoch=None) -> bool:
+    def record(self, state: TrainState, J: float, hits: int | None, n_predictions,
+               validation, params, *, iteration: int, epoch: int | None = None) -> bool:
         """Record the measures (already on the host); True to stop early.
 
         ``params`` are those the record describes; kept while their cost is finite.
@@ -310,8 +347,8 @@ class _Loop:
             metrics["accuracy"] = hits / n_predictions
         metrics.update(validation)
         state.history.add(iteration, J, epoch, **metrics)
-        if self.on_record is not None:
-            self.on_record(state.history)
+        if self.hooks.on_record is not None:
+            self.hooks.on_record(state.history)
         return self.plan.patience is not None and state.records_since_best >= self.plan.patience
 
     def validate(self, state: TrainState) -> dict[str, float]:
@@ -320,8 +357,7 @@ class _Loop:
         if self.validation is None:
             return {}
         xp, arch, params = self.xp, self.arch, state.params
-        X_val, Y_val = self.validation
-        m = self.validation_shard.m
+        X_val, Y_val, m = self.validation.X, self.validation.Y, self.validation.m
         A_L, caches = network.forward(params, X_val, arch, xp=xp)
         loss, hits = self.local_measures(A_L, caches, Y_val)
         J, hits = self.totals(loss, hits, m)
@@ -346,8 +382,3 @@ class _Loop:
             state.records_since_best += 1
             if state.records_since_best >= self.plan.patience:
                 state.history.stopped_early = True
-
-    def finish(self, state: TrainState) -> TrainState:
-        if self.plan.patience is not None and state.best_params is not None:
-            state.params = state.best_params
-        return state
