@@ -26,6 +26,7 @@ from dataclasses import asdict, fields
 import numpy as np
 
 from . import _backend, optimizers
+from ._checks import is_finite, is_int, is_real
 from ._safetensors import read_tensors, write_tensors
 from .errors import ConfigError, DataFileError
 from .training import History, Plan, TrainState
@@ -199,14 +200,6 @@ def load(path: str | os.PathLike, *, config: dict, optimizer_name: str, plan: Pl
 # -- checks of the metadata ----------------------------------------------------------
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _check_slots(slots, optimizer_name: str, bad) -> list[str]:
     """The optimizer's slot names the checkpoint lists: distinct strings, those the optimizer has."""
     if not isinstance(slots, list) or not all(isinstance(s, str) for s in slots) or len(set(slots)) != len(slots):
@@ -228,7 +221,7 @@ def _check_position(position: dict, plan: Plan, bad) -> dict:
     if set(position) != {"step", "epoch", "count"}:
         raise bad(f"its position has the entries {sorted(position)}, expected count, epoch and step")
     for key, value in position.items():
-        if not _is_int(value) or value < 0:
+        if not is_int(value) or value < 0:
             raise bad(f"its position's {key} is {value!r}, not a whole number >= 0")
     if plan.iterations is not None and position["step"] > plan.iterations:
         raise bad(f"its position is update {position['step']}, past the plan's {plan.iterations} iterations")
@@ -252,16 +245,15 @@ def _check_history(saved: dict, plan: Plan, bad) -> History:
             raise bad(f"its history's {name} is not a list of {kind}")
         return values
 
-    costs = [float(c) for c in series("costs", saved["costs"],
-                                      lambda v: _is_real(v) and math.isfinite(v), "finite numbers")]
+    costs = [float(c) for c in series("costs", saved["costs"], is_finite, "finite numbers")]
     m = len(costs)
-    iterations = series("iterations", saved["iterations"], lambda v: _is_int(v) and v >= 0,
+    iterations = series("iterations", saved["iterations"], lambda v: is_int(v) and v >= 0,
                         "whole numbers >= 0")
-    epochs = series("epochs", saved["epochs"], lambda v: _is_int(v) and v >= 1, "whole numbers >= 1")
+    epochs = series("epochs", saved["epochs"], lambda v: is_int(v) and v >= 1, "whole numbers >= 1")
     metrics = saved["metrics"]
     if not isinstance(metrics, dict):
         raise bad(f"its history's metrics are a JSON {type(metrics).__name__}, expected an object")
-    metrics = {name: [float(v) for v in series(f"metric {name!r}", values, _is_real, "numbers")]
+    metrics = {name: [float(v) for v in series(f"metric {name!r}", values, is_real, "numbers")]
                for name, values in metrics.items()}
     lengths = {"costs": m, "iterations": len(iterations), "epochs": len(epochs),
                **{f"metric {name!r}": len(values) for name, values in metrics.items()}}
@@ -273,7 +265,7 @@ def _check_history(saved: dict, plan: Plan, bad) -> History:
         raise bad("its history's series have different lengths ("
                   + ", ".join(f"{name} {n}" for name, n in lengths.items()) + ")")
     best = saved["best"]
-    if best is not None and not (_is_int(best) and 0 <= best < m):
+    if best is not None and not (is_int(best) and 0 <= best < m):
         raise bad(f"its history's best is {best!r}, not the index of one of its {m} records")
     if not isinstance(saved["stopped_early"], bool):
         raise bad(f"its history's stopped_early is {saved['stopped_early']!r}, not true or false")
@@ -292,9 +284,9 @@ def _check_early_stopping(stopping: dict, bad) -> tuple[float | None, int]:
         raise bad(f"its early_stopping has the entries {sorted(stopping)}, expected best_val_cost "
                   "and records_since_best")
     best_val_cost, since = stopping["best_val_cost"], stopping["records_since_best"]
-    if best_val_cost is not None and not (_is_real(best_val_cost) and math.isfinite(best_val_cost)):
+    if best_val_cost is not None and not is_finite(best_val_cost):
         raise bad(f"its early_stopping best_val_cost is {best_val_cost!r}, not a finite number or null")
-    if not _is_int(since) or since < 0:
+    if not is_int(since) or since < 0:
         raise bad(f"its early_stopping records_since_best is {since!r}, not a whole number >= 0")
     return (None if best_val_cost is None else float(best_val_cost)), since
 

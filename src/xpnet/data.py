@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import check_int, is_int, is_real
 from .errors import ConfigError, DataError, DataFileError, NotFittedError, ShapeError
 
 #: Environment variable naming the folder that holds the course's h5 files.
@@ -266,10 +267,8 @@ def _cat_classes(file: Path, f, h5py) -> tuple[str, ...]:
 
 
 def _check_generated(m, classes: int, **non_negative: float) -> None:
-    if not _is_int(classes) or classes < 2:
-        raise ConfigError(f"classes must be an integer >= 2, got {classes!r}")
-    if not _is_int(m) or m < classes:
-        raise ConfigError(f"m must be an integer >= the number of classes ({classes}), got {m!r}")
+    check_int(classes, "classes", low=2, numpy=True, must="an integer >= 2")
+    check_int(m, "m", low=classes, numpy=True, must=f"an integer >= the number of classes ({classes})")
     for name, value in non_negative.items():
         if not isinstance(value, numbers.Real) or not value >= 0:
             raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
@@ -357,12 +356,8 @@ def blobs(m: int = 300, *, classes: int = 3, seed: int = 0, spread: float = 1.0)
 # -- preparing arrays ---------------------------------------------------------------
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _check_test_fraction(test_fraction) -> None:
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0 < test_fraction < 1:
+    if not (is_real(test_fraction, numpy=True) and 0 < test_fraction < 1):
         raise ConfigError(
             f"test_fraction must be a number strictly between 0 and 1 (e.g. 0.2 holds out a fifth "
             f"of the examples), got {test_fraction!r}"
@@ -488,8 +483,8 @@ def one_hot(ids, K: int | None = None) -> np.ndarray:
         if ids.size == 0:
             raise DataError("cannot tell the number of classes from no ids: pass K")
         K = max(int(ids.max()) + 1, 1)
-    elif not _is_int(K) or K < 1:
-        raise ConfigError(f"K must be a positive integer (the number of classes), got {K!r}")
+    else:
+        K = check_int(K, "K", numpy=True, must="a positive integer (the number of classes)")
     outside = (ids < 0) | (ids >= K)
     if outside.any():
         columns = np.flatnonzero(outside)
@@ -830,8 +825,7 @@ def load_npz(
     dt = _float_dtype(dtype)
     if max_bytes is None:
         max_bytes = MAX_NPZ_BYTES
-    if not _is_int(max_bytes) or max_bytes < 1:
-        raise ConfigError(f"max_bytes must be a positive whole number of bytes, got {max_bytes!r}")
+    max_bytes = check_int(max_bytes, "max_bytes", numpy=True, must="a positive whole number of bytes")
     _check_test_fraction(test_fraction)
     path = Path(path)
     with _npz_archive(path) as archive:
@@ -906,8 +900,8 @@ def load_npz(
 
 
 def _image_size(size) -> tuple[int, int]:
-    pair = (size, size) if _is_int(size) else tuple(size) if isinstance(size, (tuple, list)) else ()
-    if len(pair) != 2 or not all(_is_int(n) and n > 0 for n in pair):
+    pair = (size, size) if is_int(size, numpy=True) else tuple(size) if isinstance(size, (tuple, list)) else ()
+    if len(pair) != 2 or not all(is_int(n, numpy=True) and n > 0 for n in pair):
         raise ConfigError(f"size must be (height, width) in pixels, two positive integers, got {size!r}")
     return int(pair[0]), int(pair[1])
 
@@ -1214,8 +1208,7 @@ def load_idx(
     dt = _float_dtype(dtype)
     if max_bytes is None:
         max_bytes = MAX_IDX_BYTES
-    if not _is_int(max_bytes) or max_bytes < 1:
-        raise ConfigError(f"max_bytes must be a positive whole number of bytes, got {max_bytes!r}")
+    max_bytes = check_int(max_bytes, "max_bytes", numpy=True, must="a positive whole number of bytes")
     folder = Path(path)
     if not folder.is_dir():
         raise DataFileError(f"{folder} is not a folder: point it at the folder holding MNIST's four IDX files")

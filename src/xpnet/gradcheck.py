@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
+from ._checks import check_finite
 from .errors import ConfigError
 
 
@@ -20,8 +21,10 @@ def gradient_check(net, X, Y, *, h: float = 1e-6) -> float:
 
     ``net`` must be float64; X (n_x, m) and Y are moved to the host. The
     network's parameters are restored afterwards. Costs 2 forward passes per
-    parameter entry: use a small network and a few examples.
+    parameter entry: use a small network and a few examples. ``h`` is the step,
+    a finite number > 0.
     """
+    h = check_finite(h, "h", above=0)
     if net.dtype != "float64":
         raise ConfigError("gradient checks need dtype='float64': float32 rounding swamps h")
     X, Y = _backend.to_host(X), _backend.to_host(Y)

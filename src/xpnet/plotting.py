@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from . import _backend
+from ._checks import check_int
 from .errors import ConfigError, DataError, ShapeError
 
 #: The accuracy-like series that get the second axes of :func:`plot_history`, in drawing order.
@@ -130,8 +131,7 @@ def plot_decision_boundary(net, X, Y, path: str | os.PathLike | None = None, *,
     first output, for a linear output) and the points are coloured by Y.
     Returns the Figure, saved to ``path`` when given.
     """
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ConfigError(f"resolution must be an integer ≥ 2, got {resolution!r}")
+    check_int(resolution, "resolution", low=2)
     X = np.asarray(_backend.to_host(X), dtype=np.float64)
     Y = np.asarray(_backend.to_host(Y))
     if X.ndim != 2 or X.shape[0] != 2:

@@ -86,6 +86,7 @@ except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no valida
     ) from exc
 
 from . import _backend
+from ._checks import check_int, is_real
 from .errors import DivergenceError
 from .models import Network
 
@@ -158,7 +159,7 @@ class _NetworkEstimator(BaseEstimator):
         validation = None
         if early_stopping:
             fraction = self.validation_fraction
-            if not (isinstance(fraction, numbers.Real) and 0.0 < fraction < 1.0):
+            if not (is_real(fraction, numpy=True) and 0.0 < fraction < 1.0):
                 raise ValueError(f"validation_fraction must lie in (0, 1), got {fraction!r}")
             patience = _check_int(self.n_iter_no_change, "n_iter_no_change")
             train, val = train_test_split(np.arange(X.shape[0]), test_size=fraction,
@@ -500,9 +501,8 @@ def _columns(X):
 
 
 def _check_int(value, name: str, *, hint: str = "an integer ≥ 1") -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be {hint}, got {value!r}")
-    return int(value)
+    """An integer ≥ 1, NumPy's included, or the ValueError scikit-learn's estimators raise."""
+    return check_int(value, name, numpy=True, must=hint, error=ValueError)
 
 
 def _top_eigenvalue_of_gram(X, *, iterations: int = 100, rtol: float = 1e-3) -> float:
