@@ -10,8 +10,7 @@ import xpnet
 from xpnet import _backend
 from xpnet.data import planar_flower
 from xpnet.errors import DataError, DataFileError, NotFittedError
-from xpnet import load
-from xpnet.io import read_tensors, save, write_tensors
+from xpnet.io import load, read_tensors, save, write_tensors
 
 from conftest import asarray, assert_in_namespace, to_numpy
 

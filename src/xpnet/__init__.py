@@ -18,7 +18,8 @@ from .errors import (
     XpnetError,
 )
 from ._version import __version__
-from .models import LogisticRegression, Network, load
+from .io import load
+from .models import LogisticRegression, Network
 from .plotting import plot_decision_boundary, plot_history
 from .training import History
 

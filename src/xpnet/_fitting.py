@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import _backend, _fused, distributed, optimizers
+from . import _backend, _fused, _validation, distributed, optimizers
 from . import checkpoint as checkpoints
-from .errors import ConfigError
+from .errors import BackendError, ConfigError
 from .training import Examples, History, Model, Plan, TrainState
 
 
@@ -73,7 +73,7 @@ def place(net, X, Y, validation_data, group, *, backend: str | None, device: str
     none is left waiting for the others in the first collective.
     """
     if group.size > 1 and None in net.layer_dims:
-        net._agree_on_sizes(X, Y, group)
+        agree_on_sizes(net, X, Y, group)
     if backend is None and device != "auto":
         raise ConfigError(f"device={device!r} says where backend= trains: give a backend "
                           "too (without one, fit trains where X lives)")
@@ -87,11 +87,45 @@ def place(net, X, Y, validation_data, group, *, backend: str | None, device: str
                 validation_data = tuple(target.put(a) for a in validation_data)
         X, Y, xp, device = net._inputs(X, Y, training=True)
         if validation_data is not None:
-            validation_data = net._validation_data(validation_data, xp, device)
+            validation_data = validation_examples(net, validation_data, xp, device)
     except Exception as exc:
         error = exc
     group.agree(error)
     return X, Y, validation_data, xp, device
+
+
+def validation_examples(net, validation_data, xp, device):
+    """(X_val, Y_val) checked like the training data, in its namespace and on its device."""
+    try:
+        X_val, Y_val = validation_data
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("validation_data must be a pair (X_val, Y_val)") from exc
+    X_val, Y_val, xp_val, device_val = net._inputs(X_val, Y_val)
+    if xp_val is not xp or device_val != device:
+        raise BackendError(
+            "validation_data must live in the same library and on the same device as X"
+        )
+    return X_val, Y_val
+
+
+def agree_on_sizes(net, X, Y, group) -> None:
+    """Sizes left to the data (LogisticRegression), taken from all the processes' shards:
+    one shard may lack the highest class."""
+    error = None
+    try:
+        X = _validation.as_array(X, "X")
+        Y = _validation.as_array(Y, "Y")
+        xp, _ = _validation.namespace_and_device(X, Y)
+        net._infer_sizes(X, Y, xp)
+    except Exception as exc:
+        error = exc
+    group.agree(error)
+    if group.max(int(None in net.layer_dims)):
+        return  # some shapes were wrong: _inputs says how, on every process
+    dims = (group.max(net.layer_dims[0]), *net.layer_dims[1:-1], group.max(net.layer_dims[-1]))
+    if dims != tuple(net.layer_dims):
+        net.layer_dims = dims
+        net._initialize()
 
 
 def hold_out(data: Examples, validation_data, validation_split, group,

@@ -150,11 +150,10 @@ def _parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--l2", type=float, default=0.0)
     gradcheck.add_argument("--seed", type=int, default=0)
 
-    from . import bench  # numpy and xpnet only; the peers are imported when they run
+    from .bench import options as bench_options  # the options alone: runners load when bench runs
 
-    bench.add_arguments(commands.add_parser(
-        "bench", help="time xpnet next to PyTorch, JAX, scikit-learn and the bare GEMMs",
-        description=bench.__doc__.split("\n\n")[0]))
+    bench_options.add_arguments(commands.add_parser(
+        "bench", help=bench_options.HELP, description=bench_options.DESCRIPTION))
     return parser
 
 
@@ -296,7 +295,7 @@ def _print_scores(net, X_train, Y_train, X_test, Y_test) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     with limit_threads(args.threads, torch=args.backend == "torch"):
-        from .models import load
+        from .io import load
 
         target = _backend.resolve_target(args.backend, args.device)
         net = load(args.model, backend=args.backend, device=target.device)
@@ -311,7 +310,7 @@ def evaluate(args: argparse.Namespace) -> None:
 
 def predict(args: argparse.Namespace) -> None:
     with limit_threads(args.threads, torch=args.backend == "torch"):
-        from .models import load
+        from .io import load
 
         target = _backend.resolve_target(args.backend, args.device)
         net = load(args.model, backend=args.backend, device=target.device)
@@ -333,8 +332,7 @@ def predict(args: argparse.Namespace) -> None:
 
 
 def info(args: argparse.Namespace) -> None:
-    from .io import read_tensors
-    from .models import load
+    from .io import load, read_tensors
 
     net = load(args.model)
     _, metadata = read_tensors(args.model)

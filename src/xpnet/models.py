@@ -13,13 +13,11 @@ import operator
 import os
 from typing import Any, Callable, Sequence
 
-from . import _backend, _fitting, _validation, activations, distributed, initializers, losses
-from . import network, optimizers
-from . import io as model_files
+from . import _backend, _fitting, _model_file, _validation, activations, distributed
+from . import initializers, losses, network, optimizers
 from ._progress import Progress
 from ._random import TrainingRandom
-from .errors import BackendError, ConfigError, DataFileError, DivergenceError, NotFittedError
-from .errors import XpnetError
+from .errors import ConfigError, DivergenceError, NotFittedError
 from .training import Examples, History, Hooks, TrainState, train
 
 
@@ -349,38 +347,6 @@ class Network:
         self._params, self._xp, self._device = state.params, xp, device
         self.history = state.history
 
-    def _validation_data(self, validation_data, xp, device):
-        """(X_val, Y_val) checked like the training data, in its namespace and on its device."""
-        try:
-            X_val, Y_val = validation_data
-        except (TypeError, ValueError) as exc:
-            raise ConfigError("validation_data must be a pair (X_val, Y_val)") from exc
-        X_val, Y_val, xp_val, device_val = self._inputs(X_val, Y_val)
-        if xp_val is not xp or device_val != device:
-            raise BackendError(
-                "validation_data must live in the same library and on the same device as X"
-            )
-        return X_val, Y_val
-
-    def _agree_on_sizes(self, X, Y, group) -> None:
-        """Sizes left to the data (LogisticRegression), taken from all the processes' shards:
-        one shard may lack the highest class."""
-        error = None
-        try:
-            X = _validation.as_array(X, "X")
-            Y = _validation.as_array(Y, "Y")
-            xp, _ = _validation.namespace_and_device(X, Y)
-            self._infer_sizes(X, Y, xp)
-        except Exception as exc:
-            error = exc
-        group.agree(error)
-        if group.max(int(None in self.layer_dims)):
-            return  # some shapes were wrong: _inputs says how, on every process
-        dims = (group.max(self.layer_dims[0]), *self.layer_dims[1:-1], group.max(self.layer_dims[-1]))
-        if dims != tuple(self.layer_dims):
-            self.layer_dims = dims
-            self._initialize()
-
     @_in_precision
     def predict_proba(self, X):
         """A[L] (n[L], m) for X (n_x, m), in X's namespace and on X's device."""
@@ -462,7 +428,7 @@ class Network:
 
     def save(self, path) -> None:
         """Save the architecture and parameters to a safetensors file at ``path`` (see :func:`xpnet.io.save`)."""
-        model_files.save(self, path)
+        _model_file.write(self, path)
 
     def __repr__(self) -> str:
         hidden = [h.name for h in self.hidden]
@@ -486,58 +452,6 @@ class LogisticRegression(Network):
                  init: str = "zeros", **kwargs):
         n_y = 1 if losses.get(output).name != "softmax" else None
         super().__init__([n_x, n_y], output=output, init=init, **kwargs)
-
-
-def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = None) -> Network:
-    """The model saved at ``path`` (:meth:`Network.save`), its parameters in ``backend`` on
-    ``device``.
-
-    ``backend`` is a name from :data:`xpnet._backend.BACKENDS` (default
-    "numpy"); ``device`` is that library's device (default: its default one).
-    The same class comes back, with W[l] (n[l], n[l-1]) and b[l] (n[l], 1) in
-    the saved dtype. Raises :class:`DataFileError` naming the file and the
-    problem when the file is not an xpnet model this version reads, or its
-    tensors disagree with its config (missing, wrong shape or dtype, NaN/inf).
-    """
-    # The arguments first: a wrong backend name is the caller's error, not the file's.
-    xp = _backend.namespace_by_name("numpy" if backend is None else backend)
-    saved = model_files.read_model(path)
-
-    def bad(problem: str) -> DataFileError:
-        return DataFileError(f"{saved.path}: {problem}")
-
-    cls = {"Network": Network, "LogisticRegression": LogisticRegression}[saved.class_name]
-    # The tensors were checked before the model is built: building one allocates and
-    # draws its parameters, whose sizes come from the file's own arrays.
-    net = _build(cls, saved.config, saved.layer_dims, bad)
-    net.params = [(_backend.from_host(W, xp, device), _backend.from_host(b, xp, device))
-                  for W, b in saved.params]
-    return net
-
-
-def _build(cls: type, config: dict, dims: list[int], bad) -> Network:
-    """A fresh ``cls`` with the architecture of ``config`` (its parameters are set after)."""
-    try:
-        if cls is LogisticRegression:
-            rest = {k: v for k, v in config.items() if k not in ("layer_dims", "hidden")}
-            if config.get("hidden") or len(dims) != 2:
-                raise bad(f"a LogisticRegression has no hidden layer, the config has layer_dims {dims}")
-            net = LogisticRegression(n_x=dims[0], **rest)
-            if net.layer_dims[-1] is None:
-                # softmax learns its number of classes from Y; here it is the file's.
-                net.layer_dims = tuple(dims)
-        else:
-            net = Network(**config)
-    except DataFileError:
-        raise
-    except (XpnetError, TypeError, ValueError) as exc:
-        # TypeError: a setting this xpnet does not know (written by a newer one?).
-        raise bad(f"its config cannot build a {cls.__name__}: {exc}") from None
-    except Exception as exc:  # a setting of a type the constructor does not expect
-        raise bad(f"its config cannot build a {cls.__name__}: {type(exc).__name__}: {exc}") from exc
-    if list(net.layer_dims) != dims:
-        raise bad(f"the config's layer_dims {dims} give a {cls.__name__} of layer_dims {list(net.layer_dims)}")
-    return net
 
 
 def _check_layer_dims(layer_dims) -> tuple:
