@@ -25,7 +25,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import _backend, optimizers
+from . import _backend, _hash, optimizers
 from .network import Architecture
 
 _OPTIONS = ("--fmad=false",)  # a·b + c rounded twice, as the array-API route does
@@ -70,18 +70,14 @@ def define(elementwise_kernel) -> dict:
                        "T theta, T v, T s",
                        "v = v * beta1 + rest1 * d; s = s * beta2 + rest2 * (d * d); "
                        "theta -= a * (v / c1) / (sqrt(s / c2) + eps)", "adam"),
-        # _random.counter_masks: the 31-bit hash of (stream + row) and column
+        # _random.counter_masks: the 31-bit hash (xpnet._hash) of (stream + row), then of
+        # that plus the column
         "mask": kernel("int64 row, int64 column, int64 stream, int64 threshold, T kept", "T D",
-                       """
-                       long long x = (row + stream) & 0x7FFFFFFFLL;
-                       for (int round = 0; round < 2; ++round) {
-                           x = x ^ (x >> 16);
-                           x = (x * 0x45D9F3BLL) & 0x7FFFFFFFLL;
-                           x = x ^ (x >> 15);
-                           x = (x * 0x45D9F3BLL) & 0x7FFFFFFFLL;
-                           x = x ^ (x >> 16);
-                           if (round == 0) x = (x + column) & 0x7FFFFFFFLL;
-                       }
+                       f"""
+                       long long x = (row + stream) & {_hash.MASK31:#X}LL;
+                       {_hash.mix_cpp("x")}
+                       x = (x + column) & {_hash.MASK31:#X}LL;
+                       {_hash.mix_cpp("x")}
                        D = x < threshold ? kept : (T)0;
                        """, "counter_mask"),
     }

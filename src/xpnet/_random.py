@@ -21,22 +21,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _backend, _fused
-
-_MASK31 = (1 << 31) - 1
-# The multiplier of a well-mixing 32-bit integer hash (xor-shift, multiply, twice),
-# kept here to 31 bits: every product stays below 2**58, exact in int64 on every
-# backend, with no reliance on how a library wraps an overflow.
-_MULTIPLIER = 0x45D9F3B
-
-
-def _mix(x):
-    """A 31-bit integer hash of x in [0, 2**31): a Python int, or elementwise on an int64 array."""
-    x = x ^ (x >> 16)
-    x = (x * _MULTIPLIER) & _MASK31
-    x = x ^ (x >> 15)
-    x = (x * _MULTIPLIER) & _MASK31
-    return x ^ (x >> 16)
-
+from ._hash import MASK31 as _MASK31
+from ._hash import mix as _mix
 
 def counter_masks(key: int, step: int, sizes: Sequence[int], m: int, keep_prob: float, *,
                   xp, device=None, dtype, columns=None) -> list:
