@@ -524,7 +524,7 @@ def test_npz_refuses_X_of_text_from_its_header_without_reading_it(tmp_path, monk
     def no_reading(*args, **kwargs):
         raise AssertionError("X's data was read")
 
-    monkeypatch.setattr(data, "_npz_X_blocks", no_reading)
+    monkeypatch.setattr(data._npz, "npz_X_blocks", no_reading)
     with pytest.raises(DataFileError, match="X has dtype <U1; xpnet needs real numbers"):
         data.load_npz(tmp_path / "d.npz")
 
@@ -971,13 +971,13 @@ def test_gzipped_idx_file_claiming_more_than_gzip_can_hold_is_refused_before_all
     def no_reading(*args, **kwargs):
         raise AssertionError("the data was read")
 
-    monkeypatch.setattr(data, "_idx_data", no_reading)
+    monkeypatch.setattr(data._idx, "_idx_data", no_reading)
     idx_refused(tmp_path, paths["train_images"], "(60000, 28, 28)", "more than a gzip file of", "1032 to 1")
 
 
 def test_idx_files_declaring_more_than_max_bytes_are_refused_before_reading(tmp_path, monkeypatch):
     paths = write_idx_folder(tmp_path, gz=True)
-    monkeypatch.setattr(data, "_idx_data", lambda *args: pytest.fail("the data was read"))
+    monkeypatch.setattr(data._idx, "_idx_data", lambda *args: pytest.fail("the data was read"))
     idx_refused(tmp_path, paths["train_labels"], "more than the 64 bytes", "max_bytes=", max_bytes=64)
     monkeypatch.setattr(data, "MAX_IDX_BYTES", 100)
     idx_refused(tmp_path, paths["test_images"], "more than the 100 bytes")
