@@ -189,8 +189,13 @@ def one_hot(ids, K: int, *, xp, dtype) -> Any:
     return xp.astype(xp.astype(ids, classes.dtype) == classes, dtype)
 
 
-def n_classes(Y, *, xp) -> int:
-    """The number of classes in labels Y: its rows if one-hot, else max id + 1 (at least 2)."""
+def n_classes(Y, *, xp=None) -> int:
+    """The number of classes in labels Y: its rows if one-hot, else max id + 1 (at least 2).
+
+    ``xp`` is Y's namespace, found from Y when not given (a NumPy Y on the host, say).
+    """
     if Y.ndim == 2 and Y.shape[0] > 1:
         return Y.shape[0]
+    if xp is None:
+        xp = _backend.namespace(Y)
     return max(2, int(xp.max(Y)) + 1)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _backend, activations, distributed, initializers, losses, optimizers
+from . import _backend, _validation, activations, distributed, initializers, losses, optimizers
 from ._threads import limit_threads
 from .errors import ConfigError, DataFileError, XpnetError
 
@@ -201,10 +201,6 @@ def _load_data(args, dtype: str):
     return load_dataset(args.data, seed=args.data_seed, dtype=dtype)
 
 
-def _n_classes(Y: np.ndarray) -> int:
-    return Y.shape[0] if Y.shape[0] > 1 else int(Y.max()) + 1
-
-
 def train(args: argparse.Namespace, group=None) -> None:
     with limit_threads(args.threads, torch=args.backend == "torch"):
         from .models import Network
@@ -218,8 +214,8 @@ def train(args: argparse.Namespace, group=None) -> None:
 
         output = args.output
         if output == "auto":
-            output = "sigmoid" if _n_classes(data.Y_train) <= 2 else "softmax"
-        n_y = _n_classes(data.Y_train) if output == "softmax" else data.Y_train.shape[0]
+            output = "sigmoid" if _validation.n_classes(data.Y_train) <= 2 else "softmax"
+        n_y = _validation.n_classes(data.Y_train) if output == "softmax" else data.Y_train.shape[0]
         hidden = pick("hidden")
         net = Network([data.X_train.shape[0], *pick("layers"), n_y],
                       hidden=hidden[0] if len(hidden) == 1 else hidden, output=output,

@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 
+from .. import _backend, _validation
 from .._checks import check_int, is_real
 from ..errors import ConfigError, DataError, NotFittedError, ShapeError
 from ._dataset import Dataset, float_dtype
@@ -140,7 +141,9 @@ def standardize(data: Dataset) -> Dataset:
 def one_hot(ids, K: int | None = None) -> np.ndarray:
     """Class ids (m,) or (1, m) in [0, K) as one-hot columns (K, m) float64.
 
-    K defaults to max(ids) + 1. Whole-number floats are accepted as ids.
+    K defaults to max(ids) + 1. Whole-number floats are accepted as ids. The
+    ids are checked here, with messages about ids; the encoding is the one
+    ``fit`` uses (:func:`xpnet._validation.one_hot`), on NumPy.
     """
     ids = np.asarray(ids)
     if ids.ndim == 2 and ids.shape[0] == 1:
@@ -165,6 +168,5 @@ def one_hot(ids, K: int | None = None) -> np.ndarray:
             f"class ids must lie in [0, {K}); {columns.size} do not, e.g. {ids[columns[0]]} at "
             f"column {columns[0]}: relabel the classes 0..K-1, or pass the right K"
         )
-    Y = np.zeros((K, ids.size))
-    Y[ids, np.arange(ids.size)] = 1.0
-    return Y
+    xp = _backend.namespace_by_name("numpy")
+    return _validation.one_hot(xp.reshape(ids, (1, -1)), K, xp=xp, dtype=xp.float64)
