@@ -322,3 +322,21 @@ def test_the_progress_bar_advances_with_every_mini_batch(flower, monkeypatch):
     X, Y = flower
     flower_net().fit(X, Y, epochs=2, batch_size=100, learning_rate=0.5, verbose=True)
     assert seen == [100, 200, 300, 400, 500, 600, 700, 800]
+
+
+def _overflowing():
+    X = np.random.RandomState(0).randn(2, 50) * 1e4
+    return X, (X[0] > 0).astype(int).reshape(1, -1)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("schedule", [dict(iterations=1), dict(epochs=1)])
+def test_a_last_update_that_overflows_is_divergence_and_keeps_finite_parameters(schedule):
+    X, Y = _overflowing()
+    net = xpnet.Network([2, 3, 1], seed=1)
+    start = [W.copy() for W, _ in net.params]
+    with pytest.raises(xpnet.DivergenceError, match="parameters became NaN or inf"):
+        net.fit(X, Y, learning_rate=1e38, **schedule)  # the cost recorded before it is finite
+    for (W, b), W0 in zip(net.params, start):
+        assert np.isfinite(W).all() and np.isfinite(b).all()
+        np.testing.assert_array_equal(W, W0)  # the last record's: the initial ones

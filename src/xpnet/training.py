@@ -256,6 +256,11 @@ class _Loop:
                 self.hooks.on_checkpoint(state)
         if plan.patience is not None and state.best_params is not None:
             state.params = state.best_params
+        elif not by_epochs and state.step and not self.finite(state.params):
+            # Iteration mode records the parameters before an update: those after the
+            # last one are checked here, once.
+            self.diverged(state, f"the parameters became NaN or inf in the last updates "
+                                 f"(up to iteration {state.step - 1})", state.step - 1)
         return state
 
     def batches(self, data: Examples, by_epochs: bool) -> Iterator[Batch]:
@@ -332,15 +337,12 @@ class _Loop:
 
         ``params`` are those the record describes; kept while their cost is finite.
         """
+        where = f"epoch {epoch}" if epoch is not None else f"iteration {iteration}"
         if not math.isfinite(J):
-            state.params = state.last_finite_params
-            where = f"epoch {epoch}" if epoch is not None else f"iteration {iteration}"
-            raise DivergenceError(
-                f"training diverged: the cost became {J} at {where}. Try a smaller "
-                "learning rate (or standardize X); the model keeps the parameters of the "
-                "last record whose cost was finite",
-                iteration=iteration, state=state,
-            )
+            self.diverged(state, f"the cost became {J} at {where}", iteration)
+        if epoch is not None and not self.finite(params):
+            # An epoch's cost is measured before its updates: the last may still overflow.
+            self.diverged(state, f"the parameters became NaN or inf during {where}", iteration)
         state.last_finite_params = params
         metrics = {}
         if hits is not None:
@@ -350,6 +352,24 @@ class _Loop:
         if self.hooks.on_record is not None:
             self.hooks.on_record(state.history)
         return self.plan.patience is not None and state.records_since_best >= self.plan.patience
+
+    def finite(self, params) -> bool:
+        """Whether every W and b is finite: one sum, read back once (a NaN or inf makes it
+        non-finite; only then, or if finite entries overflowed it, each array is looked at)."""
+        xp = self.xp
+        total = sum(xp.sum(W) + xp.sum(b) for W, b in params)
+        if bool(xp.isfinite(total)):
+            return True
+        return all(bool(xp.all(xp.isfinite(a))) for pair in params for a in pair)
+
+    def diverged(self, state: TrainState, what: str, iteration: int):
+        """Raise DivergenceError, the state back at the last record whose figures were finite."""
+        state.params = state.last_finite_params
+        raise DivergenceError(
+            f"training diverged: {what}. Try a smaller learning rate (or standardize X); "
+            "the model keeps the parameters of the last record whose cost was finite",
+            iteration=iteration, state=state,
+        )
 
     def validate(self, state: TrainState) -> dict[str, float]:
         """val_cost and val_accuracy of the current parameters (none without validation
