@@ -264,3 +264,20 @@ def test_precision_travels_with_the_config():
     net = xpnet.Network([2, 3, 1], precision="tf32")
     assert xpnet.Network(**net.get_config()).precision == "tf32"
 
+
+
+def test_predict_before_fit_is_refused_where_the_sizes_come_from_the_data():
+    with pytest.raises(xpnet.NotFittedError, match="call fit"):
+        xpnet.LogisticRegression().predict(np.ones((3, 4)))
+
+
+def test_a_network_too_large_for_memory_is_refused_before_any_allocation():
+    with pytest.raises(ConfigError, match="bytes"):
+        xpnet.Network([2, 10**12, 1])
+
+
+def test_r2_of_a_constant_target_is_one_when_predicted_exactly_else_zero():
+    net = xpnet.Network([1, 1], output="linear", init="zeros", dtype="float64")
+    X = np.ones((1, 5))
+    assert net.score(X, np.zeros((1, 5))) == 1.0
+    assert net.score(X, np.full((1, 5), 3.0)) == 0.0

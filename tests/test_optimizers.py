@@ -171,3 +171,18 @@ def test_inplace_route_writes_into_the_parameters_it_is_given():
                                          opt.init(((W, b),), xp=xp), xp=xp)[0]
     assert W_new is W and b_new is b
     np.testing.assert_allclose(W, W0 - 0.1 * G1[0])
+
+
+@pytest.mark.parametrize("bad", [True, "0.1", None, [0.1], float("inf")])
+def test_a_learning_rate_that_is_no_number_is_refused(bad):
+    with pytest.raises(ConfigError, match="learning_rate"):
+        optimizers.get("sgd", bad)
+
+
+@pytest.mark.parametrize("gives", [-0.1, float("nan"), "0.1", True])
+def test_a_schedule_that_gives_no_rate_is_refused_at_that_update(gives):
+    xp = xpnet._backend.namespace_by_name("numpy")
+    opt = optimizers.gradient_descent(lambda t: gives)
+    params = ((np.ones((2, 2)), np.ones((2, 1))),)
+    with pytest.raises(ConfigError, match="schedule gave"):
+        opt.update(params, params, opt.init(params, xp=xp), xp=xp)

@@ -174,6 +174,7 @@ class Network:
         self._params, self._xp, self._device = value, xp, _backend.device(value[0][0])
 
     def _initialize(self) -> None:
+        _check_allocatable(self.layer_dims, self.dtype)
         self._params = tuple(
             initializers.initialize(
                 self.layer_dims, self.init, seed=self.seed,
@@ -217,6 +218,9 @@ class Network:
         """Fill sizes left as None (LogisticRegression) from the first data seen."""
         if None not in self.layer_dims:
             return
+        if Y is None:  # predict before fit: there are no parameters to predict with
+            raise NotFittedError("this model takes its sizes from the data it is fitted on: "
+                                 "call fit(X, Y) first")
         if getattr(X, "ndim", 0) != 2:
             return  # check_X explains the shape problem
         n_x = self.layer_dims[0] if self.layer_dims[0] is not None else X.shape[0]
@@ -377,7 +381,11 @@ class Network:
             return int(hits) / losses.prediction_count(self.output.name, Y)
         residual = xp.sum((Y - A) ** 2, axis=1)
         total = xp.sum((Y - xp.mean(Y, axis=1, keepdims=True)) ** 2, axis=1)
-        return float(xp.mean(1.0 - residual / total))
+        varies = total > 0
+        r2 = 1.0 - residual / xp.where(varies, total, xp.ones_like(total))
+        # A constant row of Y scores 1 if predicted exactly, else 0 (as scikit-learn's r2_score).
+        r2 = xp.where(varies, r2, xp.astype(residual == 0, r2.dtype))
+        return float(xp.mean(r2))
 
     @_in_precision
     def cost(self, X, Y) -> float:
@@ -452,6 +460,22 @@ class LogisticRegression(Network):
                  init: str = "zeros", **kwargs):
         n_y = 1 if losses.get(output).name != "softmax" else None
         super().__init__([n_x, n_y], output=output, init=init, **kwargs)
+
+
+def _check_allocatable(layer_dims, dtype: str) -> None:
+    """Refuse, before drawing them, parameters that cannot fit in this machine's memory."""
+    count = sum(n * n_prev + n for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]))
+    need = count * (8 + {"float32": 4, "float64": 8}[dtype])  # drawn in float64, then cast
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): nothing to go by
+        return
+    if need > memory:
+        raise ConfigError(
+            f"layer_dims {list(layer_dims)} make {count:,} parameters: drawing them needs "
+            f"{need:,} bytes, more than this machine's {memory:,} bytes of memory. "
+            "Choose smaller layers"
+        )
 
 
 def _check_layer_dims(layer_dims) -> tuple:

@@ -23,6 +23,7 @@ t = 0, 1, 2, ... returning α (see :func:`step_decay`, :func:`exponential_decay`
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable, NamedTuple, Union
 
 from ._workspace import Scratch
@@ -49,16 +50,32 @@ class Optimizer(NamedTuple):
 # -- learning rates -------------------------------------------------------------
 
 
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _check_positive(value: float, what: str) -> float:
-    number = float(value)
-    if not (number > 0.0 and math.isfinite(number)):
+    if not _is_real(value) or not (float(value) > 0.0 and math.isfinite(float(value))):
         raise ConfigError(f"{what} must be a finite number > 0, got {value!r}")
-    return number
+    return float(value)
 
 
 def _as_schedule(learning_rate: LearningRate) -> Schedule:
     if callable(learning_rate):
-        return learning_rate
+        schedule = learning_rate
+
+        def checked(t: int) -> float:
+            # On the host, a Python number a step: checking it costs no device sync.
+            alpha = schedule(t)
+            if not _is_real(alpha) or not (float(alpha) >= 0.0 and math.isfinite(float(alpha))):
+                raise ConfigError(f"the learning-rate schedule gave {alpha!r} for update {t}: "
+                                  "it must return a finite number ≥ 0")
+            return alpha
+
+        return checked
+    if not _is_real(learning_rate):
+        raise ConfigError(f"learning_rate must be a number > 0 or a schedule (a function of "
+                          f"the update count), got {learning_rate!r}")
     alpha = _check_positive(learning_rate, "learning_rate")
     return lambda t: alpha
 
@@ -257,7 +274,7 @@ def adam(learning_rate: LearningRate, *, beta1: float = 0.9, beta2: float = 0.99
 
 
 def _check_beta(beta: float, name: str) -> None:
-    if not 0.0 <= beta < 1.0:
+    if not _is_real(beta) or not 0.0 <= beta < 1.0:
         raise ConfigError(f"{name} must lie in [0, 1), got {beta!r}")
 
 
