@@ -78,6 +78,8 @@ def xp(request):
     made with :func:`asarray` go to that backend's device (CUDA for torch_cuda)."""
     module, device = BACKENDS[request.param]
     namespace = _backend.namespace_by_name(module)
+    if module == "jax":
+        _backend.enable_jax_x64()  # the tests' process: float64 runs on JAX too
     if device is not None:
         device = _device_by_name(namespace, device)
         _current_device[namespace] = device

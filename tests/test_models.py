@@ -1,5 +1,6 @@
 """The public estimator API, on every backend."""
 
+import os
 import subprocess
 import sys
 
@@ -239,7 +240,7 @@ def test_full_precision_keeps_jax_products_at_highest():
     seen = []
     net = xpnet.Network([2, 3, 1], seed=0)
     xp = _backend.namespace_by_name("jax")
-    net.fit(xp.ones((2, 5)), xp.ones((1, 5)), iterations=1,
+    net.fit(xp.ones((2, 5), dtype=xp.float32), xp.ones((1, 5), dtype=xp.float32), iterations=1,
             on_record=lambda history: seen.append(jax.config.jax_default_matmul_precision))
     assert seen == ["highest"]
 
@@ -281,3 +282,22 @@ def test_r2_of_a_constant_target_is_one_when_predicted_exactly_else_zero():
     X = np.ones((1, 5))
     assert net.score(X, np.zeros((1, 5))) == 1.0
     assert net.score(X, np.full((1, 5), 3.0)) == 0.0
+
+
+def test_float64_on_jax_without_its_64_bit_types_is_refused_and_fit_leaves_the_switch_alone():
+    pytest.importorskip("jax")
+    script = (
+        "import numpy as np, xpnet, jax\n"
+        "net = xpnet.Network([2, 3, 1], seed=0)\n"
+        "net.fit(np.ones((2, 5)), np.ones((1, 5)), iterations=1, backend='jax')\n"
+        "assert not jax.config.jax_enable_x64, 'fit switched on x64 for the process'\n"
+        "try:\n"
+        "    xpnet.Network([2, 3, 1], dtype='float64').fit(np.ones((2, 5)), np.ones((1, 5)),\n"
+        "                                                  iterations=1, backend='jax')\n"
+        "except xpnet.ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "JAX_ENABLE_X64": "0"})
+    assert run.returncode == 0, run.stderr
+    assert "jax_enable_x64" in run.stdout

@@ -136,6 +136,8 @@ def test_activation_properties_hold_on_every_backend(name, dtype, backend, data)
 
 def check_activation(name, dtype, backend, data, shape):
     xp = _backend.namespace_by_name(backend)
+    if backend == "jax":
+        _backend.enable_jax_x64()  # the tests' process: float64 runs on JAX too
     act = activations.get(name)
     Z_strict = data.draw(matrices(dtype, shape=shape), label="Z")
     dA_strict = data.draw(xps.arrays(DTYPES[dtype], Z_strict.shape, elements=finite(dtype)), label="dA")

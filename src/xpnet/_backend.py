@@ -61,11 +61,6 @@ def namespace_by_name(name: str) -> ModuleType:
     if name not in _COMPAT_MODULES:
         raise ConfigError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
     try:
-        if name == "jax":
-            import jax
-
-            # Training and the course's reproductions run in float64 as well.
-            jax.config.update("jax_enable_x64", True)
         return importlib.import_module(_COMPAT_MODULES[name])
     except ImportError as exc:
         raise BackendError(
@@ -171,10 +166,28 @@ def jax_devices(kind: str) -> list:
 
 
 def dtype_by_name(xp: ModuleType, name: str) -> Any:
-    """``xp.float32`` or ``xp.float64`` from its name."""
+    """``xp.float32`` or ``xp.float64`` from its name; float64 on JAX only where its
+    64-bit types are on (xpnet does not switch them on for the whole process)."""
     if name not in ("float32", "float64"):
         raise ConfigError(f"unknown dtype {name!r}: choose 'float32' or 'float64'")
+    if name == "float64" and array_api_compat.is_jax_namespace(xp):
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            raise ConfigError(
+                "dtype='float64' on JAX needs its 64-bit types, which are off: JAX would "
+                "train in float32. Call jax.config.update('jax_enable_x64', True) at the "
+                "start of your program (or set JAX_ENABLE_X64=1), or use dtype='float32'"
+            )
     return getattr(xp, name)
+
+
+def enable_jax_x64() -> None:
+    """Switch on JAX's 64-bit types for the whole process: for programs that own their
+    process (xpnet's command line, its benchmarks), never called by the library."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
 
 
 #: What ``precision=`` accepts: "full" (products at their dtype's precision) or "tf32"

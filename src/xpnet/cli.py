@@ -387,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, group) -> int:
+    if getattr(args, "backend", None) == "jax":
+        # The command line owns its process: --dtype float64 works on JAX as elsewhere.
+        _backend.enable_jax_x64()
     if args.command == "train":
         # Overflow on the way to a NaN is reported once, as a divergence, not as
         # NumPy's warnings from every operation it passes through.
