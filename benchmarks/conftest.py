@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from xpnet import bench
+from xpnet import _backend, bench
 
 #: Timed rounds per benchmark in quick mode, after one warm-up run.
 QUICK_ROUNDS = 2
@@ -58,7 +58,10 @@ def quick(request) -> bool:
 
 @pytest.fixture(scope="session", params=list(_backend_params()))
 def target(request) -> bench.Target:
-    """Where xpnet runs: a backend on its default device (the GPU where it has one)."""
+    """Where xpnet runs: a backend on its default device (the GPU where it has one).
+    The suite owns its process: JAX's 64-bit types go on, so float64 runs on JAX too."""
+    if request.param == "jax":
+        _backend.enable_jax_x64()
     return bench.resolve_target(request.param, "auto")
 
 

@@ -3,6 +3,10 @@
     python benchmarks/gpu_targets.py                    # on a machine with an NVIDIA GPU
     python benchmarks/gpu_targets.py --small --backend numpy --json out.json   # a dry run on a CPU
 
+The cat fit reads the course's files from ``--data`` (default: $XPNET_DATA, else
+../shared/data/catvnoncat beside the checkout), else runs on random data of their
+shape and skips the TF32 accuracy table.
+
 Workloads, float32 (each time the median of ``--repeat`` after a warm-up):
 
 - the wide network [12288, 4096, 4096, 1], one full-batch step on m = 4096,
@@ -27,7 +31,10 @@ import statistics
 import sys
 from pathlib import Path
 
+from devtree import CAT_DATA
+
 from xpnet import _backend, bench
+from xpnet.bench import format_ratio, ratio
 
 WIDE = (12288, 4096, 4096, 1)
 SMALL_WIDE = (512, 256, 256, 1)  # --small: the same measurements, CPU-sized
@@ -107,9 +114,9 @@ def bf16_gemms(layers, m, torch_target, repeat) -> float | None:
                                  cast=lambda a: a.to(torch.bfloat16))
 
 
-def cat_fit(iterations, target, repeat) -> dict:
+def cat_fit(iterations, target, repeat, cat_dir=None) -> dict:
     w = bench.workloads(iterations)["cat-fit"]
-    data = bench.host_data(w)
+    data = bench.host_data(w, cat_dir=cat_dir)
     cpu = bench.resolve_target("numpy")
     out = {"iterations": iterations, "data": data.source}
     with fused(False):
@@ -122,23 +129,25 @@ def cat_fit(iterations, target, repeat) -> dict:
     return out
 
 
-def tf32_accuracy(iterations, target) -> dict | None:
+def tf32_accuracy(iterations, target, cat_dir=None) -> dict | None:
     """The course's four-layer cat network trained with float32 and with TF32 products:
     final cost and accuracies of each (None without the cat data)."""
-    folder = bench._cat_folder()
-    if folder is None:
-        return None
-    from xpnet import Network
-    from xpnet.data import load_catvnoncat
+    from xpnet.data import find_catvnoncat, load_catvnoncat
+    from xpnet.errors import DataFileError
 
+    try:
+        folder = find_catvnoncat(cat_dir)
+    except DataFileError:
+        return None
     data = load_catvnoncat(folder)
     put = lambda a: _backend.from_host(a.astype("float32"), target.xp, target.device)  # noqa: E731
     X, Y, X_test, Y_test = (put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
+    w = bench.workloads(iterations)["cat-fit"]
     out = {}
     for precision in ("full", "tf32"):
-        net = Network([12288, 20, 7, 5, 1], hidden="relu", init="xavier", seed=1,
-                      precision=precision)
-        history = net.fit(X, Y, iterations=iterations, learning_rate=0.0075, record_every=500)
+        net = bench.bench_network(w, "float32", precision)
+        history = net.fit(X, Y, iterations=iterations, learning_rate=w.learning_rate,
+                          record_every=500)
         out[precision] = {"cost": history.costs[-1], "train": net.score(X, Y),
                           "test": net.score(X_test, Y_test)}
     return out
@@ -157,21 +166,13 @@ def measure_all(args) -> dict:
         "backend": args.backend,
         "peak": peak(target.label),
         "wide": wide_step(layers, m, target, torch_target, args.repeat),
-        "cat": cat_fit(args.iterations, target, args.repeat),
-        "tf32_accuracy": tf32_accuracy(args.iterations, target),
+        "cat": cat_fit(args.iterations, target, args.repeat, args.data),
+        "tf32_accuracy": tf32_accuracy(args.iterations, target, args.data),
     }
 
 
 def _s(x):
-    return "n/a" if x is None else (f"{x:.3f} s" if x >= 0.1 else f"{x * 1e3:.2f} ms")
-
-
-def _ratio(a, b):
-    return None if a is None or not b else a / b
-
-
-def _x(r):
-    return "n/a" if r is None else f"{r:.2f}×"
+    return bench.format_seconds(x, " s")
 
 
 def _met(ok):
@@ -195,18 +196,20 @@ def markdown(r: dict) -> str:
                  "xpnet on torch": "xpnet on torch CUDA tensors",
                  "xpnet fused": "xpnet, fused kernels (XPNET_FUSED=1)"}.get(name, "xpnet")
         lines.append(f"| {label} | {_s(full[name])} | {_s(tf32[name])} "
-                     f"| {_x(_ratio(full[name], tf32[name]))} |")
+                     f"| {format_ratio(ratio(full[name], tf32[name]))} |")
     gemm_tflops = wide["flops"] / full["gemm"] / 1e12
     gemm_tflops_tf32 = wide["flops"] / tf32["gemm"] / 1e12
     on_gpu = cat.get("xpnet on the GPU")
     cat_best = min(v for v in (on_gpu, cat.get("xpnet fused")) if v is not None) if on_gpu else None
+    vs_gemm, vs_torch, tf32_gain = (ratio(best, full["gemm"]), ratio(best, full["torch"]),
+                                    ratio(best, best_tf32))
     lines += ["", "| target | measured | met? |", "| --- | --- | --- |",
-              f"| wide step ≤ 1.15× bare GEMMs (float32) | {_x(_ratio(best, full['gemm']))} "
-              f"| {_met(_ratio(best, full['gemm']) <= 1.15)} |",
-              f"| wide step ≤ 1.0× PyTorch eager (float32) | {_x(_ratio(best, full['torch']))} "
+              f"| wide step ≤ 1.15× bare GEMMs (float32) | {format_ratio(vs_gemm)} "
+              f"| {_met(vs_gemm <= 1.15)} |",
+              f"| wide step ≤ 1.0× PyTorch eager (float32) | {format_ratio(vs_torch)} "
               f"| {_met(None if full['torch'] is None else best <= full['torch'])} |",
-              f"| wide step with TF32 ≥ 3× faster than float32 | {_x(_ratio(best, best_tf32))} "
-              f"| {_met(_ratio(best, best_tf32) >= 3)} |",
+              f"| wide step with TF32 ≥ 3× faster than float32 | {format_ratio(tf32_gain)} "
+              f"| {_met(tf32_gain >= 3)} |",
               f"| cat fit ({cat['iterations']} its) faster than NumPy on this machine's CPU "
               f"| {_s(cat_best)} against {_s(cat['numpy (CPU)'])} "
               f"| {_met(None if cat_best is None else cat_best < cat['numpy (CPU)'])} |"]
@@ -219,7 +222,7 @@ def markdown(r: dict) -> str:
     if bf16 is not None:
         lines += [f"The same GEMMs with bfloat16 operands (float32 accumulation, PyTorch): "
                   f"{_s(bf16)}, {wide['flops'] / bf16 / 1e12:.1f} TFLOP/s, "
-                  f"{_x(_ratio(tf32['gemm'], bf16))} the speed of the TF32 GEMMs (before "
+                  f"{format_ratio(ratio(tf32['gemm'], bf16))} the speed of the TF32 GEMMs (before "
                   "any conversion to bfloat16).", ""]
     lines.append(f"Cat fit, {cat['iterations']} iterations ({cat['data']} data): " + ", ".join(
         f"{name} {_s(value)}" for name, value in cat.items() if name not in ("iterations", "data")))
@@ -243,6 +246,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--iterations", type=int, default=2500, help="of the cat fit")
     parser.add_argument("--small", action="store_true", help="CPU-sized shapes, for a dry run")
+    parser.add_argument("--data", metavar="DIR", default=str(CAT_DATA),
+                        help=f"folder with the course's cat h5 files (default: {CAT_DATA})")
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--markdown", metavar="PATH")
     args = parser.parse_args(argv)

@@ -74,10 +74,6 @@ def measure(ms, repeat: int, dtype: str) -> dict[str, dict[int, bench.Timing]]:
     return times
 
 
-def _ratio(x: float, base: float) -> str:
-    return f"{x / base:.2f}×"
-
-
 def table(times: dict[str, dict[int, bench.Timing]], ms) -> list[str]:
     m0 = ms[0]
     lines = [
@@ -91,8 +87,8 @@ def table(times: dict[str, dict[int, bench.Timing]], ms) -> list[str]:
             if m not in row:
                 continue
             t, base = row[m], row.get(m0)
-            wall_ratio = "n/a" if base is None else _ratio(t.wall, base.wall)
-            cpu_ratio = "n/a" if base is None else _ratio(t.cpu, base.cpu)
+            wall_ratio = "n/a" if base is None else bench.format_ratio(t.wall / base.wall)
+            cpu_ratio = "n/a" if base is None else bench.format_ratio(t.cpu / base.cpu)
             lines.append(
                 f"| {name} | {m:,} | {m / m0:.0f}× | {t.wall:.3f} | {t.cpu:.3f} "
                 f"| {1e6 * t.wall / m:.1f} | {1e6 * t.cpu / m:.1f} | {wall_ratio} | {cpu_ratio} |")
@@ -115,8 +111,8 @@ def main(argv=None) -> int:
         f"- python {env['python']}, {env['cpus']} CPUs, {env['platform']}",
         f"- numpy {env['numpy']}; torch {env.get('torch') or 'n/a'}; xpnet {env['xpnet']}",
         f"- {bench.threads_line(env)}",
-        f"- load average (1, 5, 15 min): {bench._load(env.get('load_average_start'))} at the "
-        f"start, {bench._load(env.get('load_average_end'))} at the end",
+        f"- load average (1, 5, 15 min): {bench.format_load(env.get('load_average_start'))} at the "
+        f"start, {bench.format_load(env.get('load_average_end'))} at the end",
     ]
     text = "\n".join(header + ["", *table(times, ms)])
     print(text)

@@ -1,8 +1,9 @@
 """Training through the public API, ``Network.fit``:
 
 - 100 full-batch iterations of the four-layer cat network [12288, 20, 7, 5, 1]
-  (the course's images from ../shared/data/catvnoncat or $XPNET_DATA where
-  present, else random data of their shape; ``extra_info["data"]`` says which);
+  (the course's images from $XPNET_DATA, else ../shared/data/catvnoncat beside
+  the checkout (devtree.py), where present, else random data of their shape;
+  ``extra_info["data"]`` says which);
 - one epoch of mini-batches of 64 of [64, 64, 10] relu/softmax on scikit-learn's
   digits, standardized (1797 examples: 29 updates).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+from devtree import CAT_DATA
 
 from xpnet import bench
 
@@ -24,7 +26,7 @@ WORKLOADS = {
 
 @functools.lru_cache(maxsize=None)
 def _data(name):
-    return bench.host_data(WORKLOADS[name])
+    return bench.host_data(WORKLOADS[name], cat_dir=CAT_DATA)
 
 
 @pytest.mark.benchmark(group="fit")

@@ -3,6 +3,11 @@
 GPU machines are lent rarely and briefly: a script that broke since its last run
 would waste one. Its dry run (CPU-sized shapes on NumPy) goes through every
 measurement and the report's table; the GPU-only rows read n/a.
+
+Here in tests/, not in benchmarks/: it checks that the script works, it times
+nothing, so the test suite (``python -m pytest``) runs it on every change, and
+the GPU check's benchmark run (``pytest benchmarks -k "cupy or torch or jax"``)
+does not spend device time on it.
 """
 
 import json
@@ -11,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import gpu_targets  # noqa: E402
 
 
