@@ -58,7 +58,7 @@ def device(x: Any) -> Any:
 
 def namespace_by_name(name: str) -> ModuleType:
     """The array-API namespace of a backend named in :data:`BACKENDS`."""
-    if name not in _COMPAT_MODULES:
+    if not isinstance(name, str) or name not in _COMPAT_MODULES:
         raise ConfigError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
     try:
         return importlib.import_module(_COMPAT_MODULES[name])
@@ -110,7 +110,7 @@ def resolve_target(backend: str = "numpy", device: str = "auto", *, local_rank: 
     ``local_rank % count``, so that the processes of data-parallel training
     share the node's GPUs out; CuPy's is made its current device.
     """
-    if device not in DEVICES:
+    if not isinstance(device, str) or device not in DEVICES:
         raise ConfigError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
     xp = namespace_by_name(backend)
     if backend in ("numpy", "array_api_strict"):

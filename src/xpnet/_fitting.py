@@ -8,6 +8,8 @@ examples, :func:`start` (or resume) the state, then hand the :func:`model` to
 
 from __future__ import annotations
 
+import numbers
+import os
 from typing import Any, Callable
 
 from . import _backend, _fused, _validation, distributed, optimizers
@@ -57,6 +59,19 @@ def plan(iterations, epochs, batch_size, record_every, early_stopping, has_valid
     )
 
 
+def callbacks(on_record, checkpoint, resume) -> None:
+    """Refuse an ``on_record`` that cannot be called and paths that are no paths, before
+    training, not at the first record or checkpoint."""
+    if on_record is not None and not callable(on_record):
+        raise ConfigError(f"on_record must be a function of the history, got {on_record!r}")
+    for name, path in (("checkpoint", checkpoint), ("resume", resume)):
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"{name} must be a path (str or os.PathLike), got {path!r}")
+        if path is not None and "\0" in os.fspath(path):
+            raise ConfigError(f"{name} {os.fspath(path)!r} holds a NUL character, which no "
+                              "file name can")
+
+
 def shuffle_seed(seed, *, default: int | None) -> int | None:
     """The seed of the shuffles and dropout masks: ``seed``, checked, or the model's."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
@@ -74,6 +89,9 @@ def place(net, X, Y, validation_data, group, *, backend: str | None, device: str
     """
     if group.size > 1 and None in net.layer_dims:
         agree_on_sizes(net, X, Y, group)
+    if backend is not None and not isinstance(backend, str):
+        raise ConfigError(f"backend is a name, one of {', '.join(_backend.BACKENDS)}, "
+                          f"got {backend!r}")
     if backend is None and device != "auto":
         raise ConfigError(f"device={device!r} says where backend= trains: give a backend "
                           "too (without one, fit trains where X lives)")
@@ -139,7 +157,8 @@ def hold_out(data: Examples, validation_data, validation_split, group,
         return data, Examples(X_val, Y_val, group.shard(X_val.shape[1]))
     if validation_split is None:
         return data, None
-    if not 0.0 < validation_split < 1.0:
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
+            or not 0.0 < validation_split < 1.0:
         raise ConfigError(f"validation_split must lie in (0, 1), got {validation_split!r}")
     m = data.m
     m_val = int(round(m * validation_split))

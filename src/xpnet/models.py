@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import operator
 import os
 from typing import Any, Callable, Sequence
@@ -107,28 +108,34 @@ class Network:
                 f"hidden names {len(names)} activations for {n_hidden} hidden layers: "
                 "give one name for all of them, or exactly one per hidden layer"
             )
+        self.leaky_slope = _real(leaky_slope, "leaky_slope", "a number in [0, 1)",
+                                 lambda v: 0.0 <= v < 1.0)
+        for h in names:
+            if not isinstance(h, (str, activations.Activation)):
+                raise ConfigError(f"hidden names activations by name: choose from "
+                                  f"{', '.join(activations.NAMES)}, got {h!r}")
         self.hidden = tuple(activations.get(h, slope=leaky_slope) for h in names)
-        self.leaky_slope = float(leaky_slope)
+        if not isinstance(output, (str, losses.Output)):
+            raise ConfigError(f"output is a name: choose one of {', '.join(losses.OUTPUTS)}, "
+                              f"got {output!r}")
         self.output = losses.get(output)
-        if init not in initializers.NAMES:
+        if not isinstance(init, str) or init not in initializers.NAMES:
             raise ConfigError(
                 f"unknown init {init!r}: choose one of {', '.join(initializers.NAMES)}"
             )
+        if not isinstance(dtype, str):
+            raise ConfigError(f"dtype is a name, 'float32' or 'float64', got {dtype!r}")
         _backend.dtype_by_name(_backend.namespace_by_name("numpy"), dtype)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
                                  or not 0 <= seed < 2**32):
             raise ConfigError(f"seed must be None or an integer in [0, 2**32), got {seed!r}")
         self.init, self.seed, self.dtype = init, seed, dtype
-        self.init_scale = float(init_scale)
-        if not (self.init_scale > 0.0 and math.isfinite(self.init_scale)):
-            raise ConfigError(f"init_scale must be a finite number > 0, got {init_scale!r}")
-        self.l2 = float(l2)
-        if not (self.l2 >= 0.0 and math.isfinite(self.l2)):
-            raise ConfigError(f"l2 must be a finite number ≥ 0, got {l2!r}")
-        self.keep_prob = float(keep_prob)
-        if not 0.0 < self.keep_prob <= 1.0:
-            raise ConfigError(f"keep_prob must lie in (0, 1], got {keep_prob!r}")
-        if precision not in _backend.PRECISIONS:
+        self.init_scale = _real(init_scale, "init_scale", "a finite number > 0",
+                                lambda v: v > 0.0 and math.isfinite(v))
+        self.l2 = _real(l2, "l2", "a finite number ≥ 0", lambda v: v >= 0.0 and math.isfinite(v))
+        self.keep_prob = _real(keep_prob, "keep_prob", "a number in (0, 1]",
+                               lambda v: 0.0 < v <= 1.0, says="must lie in (0, 1]")
+        if not isinstance(precision, str) or precision not in _backend.PRECISIONS:
             raise ConfigError(
                 f"precision must be one of {', '.join(_backend.PRECISIONS)}, got {precision!r}"
             )
@@ -318,6 +325,7 @@ class Network:
                              validation_data is not None or validation_split is not None,
                              checkpoint, checkpoint_every)
         opt = optimizers.get(optimizer, learning_rate)
+        _fitting.callbacks(on_record, checkpoint, resume)
         seed = _fitting.shuffle_seed(shuffle_seed, default=self.seed)
         group = distributed.group(comm)
         X, Y, validation_data, xp, device = _fitting.place(self, X, Y, validation_data, group,
@@ -462,6 +470,14 @@ class LogisticRegression(Network):
         super().__init__([n_x, n_y], output=output, init=init, **kwargs)
 
 
+def _real(value, name: str, what: str, ok: Callable[[float], bool], *, says: str = "") -> float:
+    """``value`` as a float, if it is a real number (not a bool) for which ``ok`` holds."""
+    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+    if number is None or not ok(number):
+        raise ConfigError(f"{name} {says or 'must be ' + what}, got {value!r}")
+    return number
+
+
 def _check_allocatable(layer_dims, dtype: str) -> None:
     """Refuse, before drawing them, parameters that cannot fit in this machine's memory."""
     count = sum(n * n_prev + n for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]))
@@ -479,6 +495,10 @@ def _check_allocatable(layer_dims, dtype: str) -> None:
 
 
 def _check_layer_dims(layer_dims) -> tuple:
+    if isinstance(layer_dims, (str, bytes)) or not isinstance(layer_dims, Sequence) and not (
+            hasattr(layer_dims, "__iter__") and hasattr(layer_dims, "__len__")):
+        raise ConfigError(f"layer_dims must be a list of layer sizes [n_x, ..., n_y], "
+                          f"got {layer_dims!r}")
     dims = list(layer_dims)
     if len(dims) < 2:
         raise ConfigError(f"layer_dims needs at least [n_x, n_y], got {dims}")

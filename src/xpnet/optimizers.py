@@ -66,7 +66,11 @@ def _as_schedule(learning_rate: LearningRate) -> Schedule:
 
         def checked(t: int) -> float:
             # On the host, a Python number a step: checking it costs no device sync.
-            alpha = schedule(t)
+            try:
+                alpha = schedule(t)
+            except Exception as exc:  # a function that cannot take the update count
+                raise ConfigError(f"the learning-rate schedule {schedule!r} failed for update "
+                                  f"{t}: {type(exc).__name__}: {exc}") from exc
             if not _is_real(alpha) or not (float(alpha) >= 0.0 and math.isfinite(float(alpha))):
                 raise ConfigError(f"the learning-rate schedule gave {alpha!r} for update {t}: "
                                   "it must return a finite number ≥ 0")
@@ -296,6 +300,6 @@ def get(name: str | Optimizer, learning_rate: LearningRate, **hyperparameters) -
     """The optimizer called ``name`` at ``learning_rate`` (an Optimizer is returned as is)."""
     if isinstance(name, Optimizer):
         return name
-    if name not in _FACTORIES:
+    if not isinstance(name, str) or name not in _FACTORIES:
         raise ConfigError(f"unknown optimizer {name!r}: choose one of {', '.join(NAMES)}")
     return _FACTORIES[name](learning_rate, **hyperparameters)
