@@ -301,3 +301,23 @@ def test_float64_on_jax_without_its_64_bit_types_is_refused_and_fit_leaves_the_s
                          env={**os.environ, "JAX_ENABLE_X64": "0"})
     assert run.returncode == 0, run.stderr
     assert "jax_enable_x64" in run.stdout
+
+
+def test_fits_on_several_threads_leave_torchs_tf32_switch_as_they_found_it():
+    import threading
+
+    torch = pytest.importorskip("torch")
+    X, Y = torch.ones((2, 40)), torch.ones((1, 40))
+    barrier = threading.Barrier(4)
+
+    def fit(precision):
+        net = xpnet.Network([2, 3, 1], seed=0, precision=precision)
+        barrier.wait()
+        net.fit(X, Y, iterations=30)
+
+    threads = [threading.Thread(target=fit, args=(p,)) for p in ("tf32", "full", "tf32", "full")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert torch.backends.cuda.matmul.allow_tf32 is False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
+import threading
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -214,10 +215,10 @@ def matmul_precision(precision: str = "full"):
         if jax is not None:
             stack.enter_context(jax.default_matmul_precision("tensorfloat32" if tf32 else "highest"))
         torch = sys.modules.get("torch")
-        if torch is not None and torch.backends.cuda.matmul.allow_tf32 != tf32:
-            stack.callback(setattr, torch.backends.cuda.matmul, "allow_tf32",
-                           torch.backends.cuda.matmul.allow_tf32)
-            torch.backends.cuda.matmul.allow_tf32 = tf32
+        if torch is not None and tf32:
+            # PyTorch has only a process-wide switch (off by default, so "full" leaves it
+            # alone): it is on while any fit asks for TF32, and back as it was after the last.
+            stack.enter_context(_torch_tf32(torch))
         cupy = sys.modules.get("cupy")
         if cupy is not None and cupy.cuda.is_available():
             # CuPy keeps one compute type per dtype for its cuBLAS products (2-D operands:
@@ -229,6 +230,31 @@ def matmul_precision(precision: str = "full"):
                 stack.callback(linalg.set_compute_type, np.float32, previous)
                 linalg.set_compute_type(np.float32, wanted)
         yield
+
+
+_TORCH_TF32_LOCK = threading.Lock()
+_torch_tf32_users = 0
+_torch_tf32_before = False
+
+
+@contextlib.contextmanager
+def _torch_tf32(torch):
+    """PyTorch's TF32 switch on for the context; counted, so that fits on several threads
+    leave it as the first found it."""
+    global _torch_tf32_users, _torch_tf32_before
+    matmul = torch.backends.cuda.matmul
+    with _TORCH_TF32_LOCK:
+        if _torch_tf32_users == 0:
+            _torch_tf32_before = matmul.allow_tf32
+            matmul.allow_tf32 = True
+        _torch_tf32_users += 1
+    try:
+        yield
+    finally:
+        with _TORCH_TF32_LOCK:
+            _torch_tf32_users -= 1
+            if _torch_tf32_users == 0:
+                matmul.allow_tf32 = _torch_tf32_before
 
 
 def supports_inplace(xp: ModuleType) -> bool:
