@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import array_api_compat
@@ -122,3 +123,17 @@ def cat_data():
     from xpnet.data import load_catvnoncat
 
     return load_catvnoncat(CAT_DATA)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After the run: how many files the fuzz tests (test_fuzz.py) gave each loader, and how
+    each was answered; nothing when they did not run."""
+    fuzz = sys.modules.get("test_fuzz")
+    outcomes = getattr(fuzz, "OUTCOMES", None)
+    if not outcomes:
+        return
+    total = sum(sum(counts.values()) for counts in outcomes.values())
+    terminalreporter.write_sep("-", f"fuzzed files: {total}")
+    for target, counts in outcomes.items():
+        answers = ", ".join(f"{name} {n}" for name, n in counts.most_common())
+        terminalreporter.write_line(f"{target}: {sum(counts.values())} ({answers})")

@@ -9,8 +9,9 @@ tails cut off.
 
 A file that loads must also be sane (finite parameters of the config's shapes,
 X and Y of one m, ...): "loaded" never means "silently misread". Every run is
-derandomized, so CI sees the same cases each time. The last test prints how
-many files each target was given and how each was answered.
+derandomized, so CI sees the same cases each time. How many files each target
+was given and how each was answered is printed in pytest's closing summary
+(``pytest_terminal_summary`` in conftest.py), not by a test.
 """
 
 from __future__ import annotations
@@ -338,17 +339,3 @@ def test_mutated_idx_file_loads_or_raises_an_xpnet_error(idx_folders, which, nam
         attempt("idx (mutated)", lambda: data.load_idx(where), sane_idx)
     finally:
         path.write_bytes(raw)
-
-
-def test_fuzz_summary(capsys):
-    """Print how many files each target was given and how they were answered (run last; shown even
-    when pytest captures output)."""
-    if not OUTCOMES:
-        pytest.skip("no fuzz test ran in this session")
-    total = sum(sum(counts.values()) for counts in OUTCOMES.values())
-    lines = [f"files fuzzed: {total}"]
-    for target, counts in OUTCOMES.items():
-        answers = ", ".join(f"{name} {n}" for name, n in counts.most_common())
-        lines.append(f"  {target}: {sum(counts.values())} ({answers})")
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))
