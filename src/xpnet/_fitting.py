@@ -8,22 +8,19 @@ examples, :func:`start` (or resume) the state, then hand the :func:`model` to
 
 from __future__ import annotations
 
-import numbers
 import os
 from typing import Any, Callable
 
 from . import _backend, _fused, _validation, distributed, optimizers
 from . import checkpoint as checkpoints
+from ._checks import check_int, is_real
 from .errors import BackendError, ConfigError
 from .training import Examples, History, Model, Plan, TrainState
 
 
 def positive_int(value, name: str, *, allow_zero: bool = False) -> int:
     """``value``, checked to be an integer ≥ 1 (≥ 0 with ``allow_zero``)."""
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name} must be an integer ≥ {low}, got {value!r}")
-    return value
+    return check_int(value, name, low=0 if allow_zero else 1)
 
 
 def plan(iterations, epochs, batch_size, record_every, early_stopping, has_validation,
@@ -74,9 +71,9 @@ def callbacks(on_record, checkpoint, resume) -> None:
 
 def shuffle_seed(seed, *, default: int | None) -> int | None:
     """The seed of the shuffles and dropout masks: ``seed``, checked, or the model's."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ConfigError(f"shuffle_seed must be None or an integer ≥ 0, got {seed!r}")
-    return default if seed is None else seed
+    if seed is None:
+        return default
+    return check_int(seed, "shuffle_seed", low=0, must="None or an integer ≥ 0")
 
 
 def place(net, X, Y, validation_data, group, *, backend: str | None, device: str):
@@ -157,8 +154,7 @@ def hold_out(data: Examples, validation_data, validation_split, group,
         return data, Examples(X_val, Y_val, group.shard(X_val.shape[1]))
     if validation_split is None:
         return data, None
-    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
-            or not 0.0 < validation_split < 1.0:
+    if not is_real(validation_split, numpy=True) or not 0.0 < validation_split < 1.0:
         raise ConfigError(f"validation_split must lie in (0, 1), got {validation_split!r}")
     m = data.m
     m_val = int(round(m * validation_split))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import operator
 import os
 from typing import Any, Callable, Sequence
@@ -18,6 +17,7 @@ from . import _backend, _fitting, _model_file, _validation, activations, distrib
 from . import initializers, losses, network, optimizers
 from ._progress import Progress
 from ._random import TrainingRandom
+from ._checks import is_int, is_real
 from .errors import ConfigError, DivergenceError, NotFittedError
 from .training import Examples, History, Hooks, TrainState, train
 
@@ -126,8 +126,7 @@ class Network:
         if not isinstance(dtype, str):
             raise ConfigError(f"dtype is a name, 'float32' or 'float64', got {dtype!r}")
         _backend.dtype_by_name(_backend.namespace_by_name("numpy"), dtype)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
-                                 or not 0 <= seed < 2**32):
+        if seed is not None and not (is_int(seed) and 0 <= seed < 2**32):
             raise ConfigError(f"seed must be None or an integer in [0, 2**32), got {seed!r}")
         self.init, self.seed, self.dtype = init, seed, dtype
         self.init_scale = _real(init_scale, "init_scale", "a finite number > 0",
@@ -472,7 +471,7 @@ class LogisticRegression(Network):
 
 def _real(value, name: str, what: str, ok: Callable[[float], bool], *, says: str = "") -> float:
     """``value`` as a float, if it is a real number (not a bool) for which ``ok`` holds."""
-    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+    number = float(value) if is_real(value, numpy=True) else None
     if number is None or not ok(number):
         raise ConfigError(f"{name} {says or 'must be ' + what}, got {value!r}")
     return number

@@ -22,10 +22,9 @@ t = 0, 1, 2, ... returning α (see :func:`step_decay`, :func:`exponential_decay`
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Callable, NamedTuple, Union
 
+from ._checks import check_finite, is_finite, is_real
 from ._workspace import Scratch
 from .errors import ConfigError
 
@@ -50,14 +49,8 @@ class Optimizer(NamedTuple):
 # -- learning rates -------------------------------------------------------------
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _check_positive(value: float, what: str) -> float:
-    if not _is_real(value) or not (float(value) > 0.0 and math.isfinite(float(value))):
-        raise ConfigError(f"{what} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return check_finite(value, what, above=0)
 
 
 def _as_schedule(learning_rate: LearningRate) -> Schedule:
@@ -71,13 +64,13 @@ def _as_schedule(learning_rate: LearningRate) -> Schedule:
             except Exception as exc:  # a function that cannot take the update count
                 raise ConfigError(f"the learning-rate schedule {schedule!r} failed for update "
                                   f"{t}: {type(exc).__name__}: {exc}") from exc
-            if not _is_real(alpha) or not (float(alpha) >= 0.0 and math.isfinite(float(alpha))):
+            if not is_finite(alpha, numpy=True) or alpha < 0:
                 raise ConfigError(f"the learning-rate schedule gave {alpha!r} for update {t}: "
                                   "it must return a finite number ≥ 0")
             return alpha
 
         return checked
-    if not _is_real(learning_rate):
+    if not is_real(learning_rate, numpy=True):
         raise ConfigError(f"learning_rate must be a number > 0 or a schedule (a function of "
                           f"the update count), got {learning_rate!r}")
     alpha = _check_positive(learning_rate, "learning_rate")
@@ -278,7 +271,7 @@ def adam(learning_rate: LearningRate, *, beta1: float = 0.9, beta2: float = 0.99
 
 
 def _check_beta(beta: float, name: str) -> None:
-    if not _is_real(beta) or not 0.0 <= beta < 1.0:
+    if not is_real(beta, numpy=True) or not 0.0 <= beta < 1.0:
         raise ConfigError(f"{name} must lie in [0, 1), got {beta!r}")
 
 
