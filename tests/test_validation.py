@@ -213,3 +213,49 @@ def test_nonsense_model_settings_are_refused(kwargs, message):
 def test_nonsense_fit_settings_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         net().fit(X_GOOD, Y_GOOD, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_a_numpy_matrix_trains_as_its_plain_array():
+    X, Y = np.random.RandomState(0).randn(2, 30), (np.arange(30) % 2).reshape(1, -1)
+    plain, matrix = (xpnet.Network([2, 3, 1], seed=1, dtype="float64") for _ in range(2))
+    plain.fit(X, Y, iterations=5)
+    matrix.fit(np.asmatrix(X), Y, iterations=5)
+    for (W, _), (W_m, _) in zip(plain.params, matrix.params):
+        np.testing.assert_array_equal(W, W_m)
+
+
+def test_a_masked_array_is_refused():
+    X = np.ma.masked_array(np.ones((2, 4)), mask=[[0, 1, 0, 0], [0, 0, 0, 0]])
+    with pytest.raises(DataError, match="masked"):
+        xpnet.Network([2, 3, 1]).predict(X)
+
+
+def test_a_scipy_sparse_matrix_is_refused_with_toarray_as_the_fix():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(DataError, match="toarray"):
+        xpnet.Network([2, 3, 1]).predict(sparse.csr_matrix(np.ones((2, 4))))
+
+
+def test_a_torch_tensor_with_a_graph_trains_detached_so_no_graph_grows():
+    torch = pytest.importorskip("torch")
+    X = torch.randn(2, 30, requires_grad=True)
+    Y = torch.from_numpy((np.arange(30) % 2).reshape(1, -1))
+    net = xpnet.Network([2, 3, 1], seed=1)
+    net.fit(X, Y, iterations=20)
+    assert all(W.grad_fn is None and not W.requires_grad for W, _ in net.params)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "meta"])
+def test_sparse_and_meta_tensors_are_refused(kind):
+    torch = pytest.importorskip("torch")
+    X = torch.ones(2, 4).to_sparse() if kind == "sparse" else torch.ones(2, 4, device="meta")
+    with pytest.raises(DataError, match="to_dense" if kind == "sparse" else "meta"):
+        xpnet.Network([2, 3, 1]).predict(X)
+
+
+def test_a_call_inside_jax_jit_is_refused():
+    jax = pytest.importorskip("jax")
+    net = xpnet.Network([2, 3, 1])
+    with pytest.raises(DataError, match="tracer"):
+        jax.jit(lambda X: net.predict_proba(X))(jax.numpy.ones((2, 4)))

@@ -19,7 +19,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .errors import BackendError, ConfigError
+from .errors import BackendError, ConfigError, DataError
 
 #: Backend names accepted by ``backend=`` and ``--backend``.
 BACKENDS = ("numpy", "cupy", "torch", "jax", "array_api_strict")
@@ -50,6 +50,39 @@ def namespace(*arrays: Any) -> ModuleType:
             f"cannot train on a mix of array types {kinds}: pass X and Y from the same "
             "library (NumPy, CuPy, PyTorch, JAX or array-api-strict) and on the same device"
         ) from exc
+
+
+def plain_array(x: Any, name: str) -> Any:
+    """``x`` as an array the math can take, or a :class:`DataError` that says what to pass.
+
+    - ``numpy.matrix``: its plain ndarray (``*`` would be a matrix product on it);
+    - a PyTorch tensor that carries an autograd graph: detached (training through it
+      would grow the graph with every step); a sparse or ``meta`` tensor: refused;
+    - a NumPy masked array or a SciPy sparse matrix: refused (the math would use the
+      masked entries, or cannot take the format);
+    - a JAX tracer (a call inside ``jax.jit``, ``grad`` or ``vmap``): refused.
+    """
+    if isinstance(x, np.ma.MaskedArray):
+        raise DataError(f"{name} is a masked array, whose masked entries xpnet would train on: "
+                        f"fill them (numpy.ma.filled) or drop those examples first")
+    if isinstance(x, np.matrix):
+        return np.asarray(x)
+    module = type(x).__module__
+    if module.startswith("scipy.sparse"):
+        raise DataError(f"{name} is a SciPy sparse {type(x).__name__}: xpnet trains on dense "
+                        f"arrays; pass {name}.toarray()")
+    if array_api_compat.is_torch_array(x):
+        torch = sys.modules["torch"]
+        if x.layout != torch.strided:
+            raise DataError(f"{name} is a sparse tensor ({x.layout}): pass {name}.to_dense()")
+        if x.device.type == "meta":
+            raise DataError(f"{name} is a tensor on the 'meta' device, which holds no values")
+        if x.requires_grad:
+            return x.detach()
+    if module.startswith("jax") and "Tracer" in type(x).__name__:
+        raise DataError(f"{name} is a JAX tracer: xpnet's fit and predictions run eagerly, "
+                        "outside jax.jit, grad or vmap; call them on concrete arrays")
+    return x
 
 
 def device(x: Any) -> Any:

@@ -17,7 +17,11 @@ from .losses import Output
 
 
 def as_array(x: Any, name: str) -> Any:
-    """``x`` itself if it is an array of a supported library, else ``numpy.asarray(x)``."""
+    """``x`` itself if it is an array of a supported library, else ``numpy.asarray(x)``;
+    kinds of array the math cannot take as they are refused or made plain first
+    (:func:`xpnet._backend.plain_array`: a matrix, a masked or sparse array, a tensor
+    with an autograd graph, a JAX tracer)."""
+    x = _backend.plain_array(x, name)
     try:
         _backend.namespace(x)
         return x
