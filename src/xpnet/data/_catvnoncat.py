@@ -51,13 +51,13 @@ def load_catvnoncat(path: str | os.PathLike | None = None, *, dtype: str = "floa
     labels other than 0 and 1, or arrays of more than :data:`MAX_H5_BYTES`.
     """
     float_dtype(dtype)
+    folder = find_catvnoncat(path)  # a missing file is named before h5py is asked for
     try:
         import h5py
     except ImportError as exc:
         raise DataFileError(
             "reading the cat data needs h5py: pip install 'xpnet[h5]'"
         ) from exc
-    folder = find_catvnoncat(path)
     arrays = {}
     classes: tuple[str, ...] = ()
     for split, filename in zip(("train", "test"), CATVNONCAT_FILES):

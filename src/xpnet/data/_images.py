@@ -57,13 +57,13 @@ def load_image_folder(
     check_test_fraction(test_fraction)
     float_dtype(dtype)
     height, width = _image_size(size)
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataFileError(f"{folder} is not a folder: point it at a folder with one subfolder of images per class")
     try:
         from PIL import Image, ImageOps
     except ImportError as exc:
         raise DataFileError("reading a folder of images needs Pillow: pip install 'xpnet[images]'") from exc
-    folder = Path(path)
-    if not folder.is_dir():
-        raise DataFileError(f"{folder} is not a folder: point it at a folder with one subfolder of images per class")
     class_folders = visible_subfolders(folder)
     if len(class_folders) < 2:
         found = f"only {class_folders[0].name!r}" if class_folders else "none"
