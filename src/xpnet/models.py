@@ -2,7 +2,9 @@
 
 A thin layer over the functional core. Each public method resolves the array
 namespace and device of its input once, validates it, hands it to the core,
-and returns results in that same namespace and on that same device.
+and returns results in that same namespace and on that same device. The
+steps of ``fit`` live in ``_fitting``; this module runs past 400 lines for the
+public API's documentation (the parameters of ``Network`` and ``fit``).
 """
 
 from __future__ import annotations

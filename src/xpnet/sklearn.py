@@ -14,7 +14,9 @@ transpose it to xpnet's (n_x, m) at the boundary; inside ``fit`` they build an
 backward pass. Predictions come back as rows again.
 
 This module needs scikit-learn ≥ 1.6 (``pip install "xpnet[sklearn]"``);
-``import xpnet`` does not import it.
+``import xpnet`` does not import it. It runs past 500 lines for three
+estimators with scikit-learn's parameter documentation, kept together because
+they share one ``_train`` and one set of conventions.
 
 How the parameters map onto xpnet
 ---------------------------------
