@@ -278,3 +278,18 @@ def test_config_with_an_unknown_activation_is_refused(saved):
     config["hidden"] = ["tanh", "swish"]
     rewrite(saved, metadata={"config": json.dumps(config)})
     assert_refused(saved, "cannot build a Network", "swish")
+
+
+def test_loading_a_named_pipe_is_refused_without_waiting_on_it(tmp_path):
+    import os
+
+    fifo = tmp_path / "model.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(DataFileError, match="not a regular file"):
+        load(fifo)
+
+
+@pytest.mark.parametrize("path", [None, 5, "mo\0del.safetensors"])
+def test_a_path_that_is_no_file_name_is_refused(path):
+    with pytest.raises(DataFileError, match="path|NUL"):
+        load(path)

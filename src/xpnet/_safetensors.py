@@ -63,7 +63,7 @@ def write_tensors(
     be written (missing folder, no permission, full disk).
     """
     st = _safetensors()
-    path = os.fspath(path)
+    path = _path(path)
     # safetensors copies each array's memory from its data pointer as it lies:
     # a strided view (a transposed W) would be written as the wrong numbers.
     arrays = {name: _c_contiguous(a) for name, a in tensors.items()}
@@ -112,9 +112,19 @@ def read_tensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[s
     file, the size the dtype and shape need, no two tensors overlapping).
     """
     st = _safetensors()
-    path = os.fspath(path)
-    if os.path.isdir(path):
+    path = _path(path)
+    try:
+        kind = os.stat(path).st_mode
+    except FileNotFoundError as exc:
+        raise DataFileError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise DataFileError(f"cannot read {path}: {_reason(exc)}") from exc
+    if stat.S_ISDIR(kind):
         raise DataFileError(f"{path} is a folder, not a safetensors file")
+    if not stat.S_ISREG(kind):
+        # A named pipe or a device would block the read, or never end it.
+        raise DataFileError(f"{path} is not a regular file (a pipe, socket or device): "
+                            "give the path of a safetensors file")
     try:
         _check_header(path)
         with st.safe_open(path, framework="numpy") as f:
@@ -129,6 +139,16 @@ def read_tensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[s
     except Exception as exc:  # SafetensorError, MemoryError, whatever a broken file leads to
         raise DataFileError(f"{path} is not a valid safetensors file (truncated or corrupt?): {exc}") from exc
     return tensors, dict(metadata)
+
+
+def _path(path) -> str:
+    """``path`` as a str, or a DataFileError for what is no file name (None, a number, NUL)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise DataFileError(f"a file path must be a str or os.PathLike, got {path!r}")
+    path = os.fsdecode(os.fspath(path))
+    if "\0" in path:
+        raise DataFileError(f"{path!r} holds a NUL character, which no file name can")
+    return path
 
 
 class _DuplicateName(ValueError):
