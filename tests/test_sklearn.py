@@ -232,6 +232,7 @@ def test_bad_parameters_raise_value_error_at_fit(params):
         clf.fit(X, y)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
 def test_a_diverging_fit_is_scikit_learns_value_error_not_a_floating_point_error():
     X = np.random.RandomState(0).randn(40, 3) * 1e3
     y = np.arange(40) % 2

@@ -201,6 +201,7 @@ def diverging_run(net, **kwargs):
     return net.fit(X * 1e3, Y, learning_rate=50.0, **kwargs)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
 @pytest.mark.parametrize("mode", [dict(iterations=500, record_every=10),
                                   dict(epochs=50, batch_size=100)], ids=["iterations", "epochs"])
 def test_divergence_stops_with_a_clear_error_and_keeps_finite_parameters(mode, capsys):
