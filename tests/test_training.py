@@ -213,6 +213,7 @@ def test_divergence_stops_with_a_clear_error_and_keeps_finite_parameters(mode, c
     assert all(np.isfinite(net.history.costs))
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
 def test_divergence_keeps_the_parameters_of_the_last_finite_record():
     """Those parameters, evaluated again, give the last recorded cost."""
     X, Y = planar_flower(400, seed=1)
