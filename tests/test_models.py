@@ -321,3 +321,20 @@ def test_fits_on_several_threads_leave_torchs_tf32_switch_as_they_found_it():
     for t in threads:
         t.join()
     assert torch.backends.cuda.matmul.allow_tf32 is False
+
+
+def test_building_a_network_allocates_no_more_than_the_size_guard_announces():
+    import tracemalloc
+
+    from xpnet.models import _check_allocatable
+
+    dims, announced = [500, 300, 20, 1], (500 * 300 + 300 + 300 * 20 + 20 + 20 + 1) * (16 + 4)
+    _check_allocatable(dims, "float32")  # passes: it is what the guard compares with memory
+    xpnet.Network([2, 1])  # the imports a first network makes, outside the measure
+    tracemalloc.start()
+    try:
+        xpnet.Network(dims, seed=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= announced + 64 * 1024, (peak, announced)

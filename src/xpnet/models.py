@@ -482,7 +482,8 @@ def _real(value, name: str, what: str, ok: Callable[[float], bool], *, says: str
 def _check_allocatable(layer_dims, dtype: str) -> None:
     """Refuse, before drawing them, parameters that cannot fit in this machine's memory."""
     count = sum(n * n_prev + n for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]))
-    need = count * (8 + {"float32": 4, "float64": 8}[dtype])  # drawn in float64, then cast
+    # Drawn in float64, scaled (a second float64 array), then cast: at most this much.
+    need = count * (16 + {"float32": 4, "float64": 8}[dtype])
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows): nothing to go by
