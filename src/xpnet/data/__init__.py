@@ -7,7 +7,8 @@ example contiguous (Fortran order), so gathering a mini-batch of columns copies
 whole runs of memory. Large X is never staged through a float64 copy.
 
 - generated: :func:`planar_flower`, :func:`spiral`, :func:`moons`, :func:`blobs`
-- files: :func:`load_catvnoncat` (the course's h5), :func:`load_npz`,
+- files: :func:`load_catvnoncat` (the course's h5), :func:`load_npz` (and
+  :func:`read_npz_array`, one array of examples to predict on),
   :func:`load_idx` (MNIST's format), :func:`load_image_folder`;
   :func:`load_dataset` picks one from a ``--data`` spec
 - preparation: :func:`train_test_split`, :class:`Standardizer`, :func:`one_hot`
@@ -20,7 +21,7 @@ The package, one module per source; each imports only those above it::
     _generated.py      planar_flower, flower_dataset, spiral, moons, blobs, GENERATED
     _catvnoncat.py     the course's cat h5 files: find_catvnoncat, load_catvnoncat
     _npz_archive.py    an .npz as a zip of .npy members, read bounded and without pickle
-    _npz.py            load_npz: the data set in an .npz, split while read
+    _npz.py            load_npz: the data set in an .npz, split while read; read_npz_array
     _images.py         load_image_folder: one subfolder of images per class
     _idx.py            load_idx: MNIST's IDX files
     _spec.py           load_dataset and DATA_SPECS: what ``--data SPEC`` names
@@ -43,7 +44,7 @@ from ._dataset import DTYPES, Dataset
 from ._generated import GENERATED, blob_centers, blobs, flower_dataset, moons, planar_flower, spiral
 from ._idx import IDX_FILES, load_idx
 from ._images import load_image_folder
-from ._npz import NPZ_SPLIT_KEYS, NPZ_WHOLE_KEYS, load_npz
+from ._npz import NPZ_SPLIT_KEYS, NPZ_WHOLE_KEYS, load_npz, read_npz_array
 from ._preprocessing import Standardizer, flatten_images, one_hot, standardize, train_test_split
 from ._spec import DATA_SPECS, load_dataset
 
@@ -51,7 +52,7 @@ __all__ = [
     "Dataset", "DTYPES", "DATA_SPECS", "load_dataset",
     "planar_flower", "flower_dataset", "spiral", "moons", "blob_centers", "blobs", "GENERATED",
     "find_catvnoncat", "load_catvnoncat", "DATA_ENV", "CATVNONCAT_FILES",
-    "load_npz", "NPZ_SPLIT_KEYS", "NPZ_WHOLE_KEYS", "load_idx", "IDX_FILES", "load_image_folder",
+    "load_npz", "read_npz_array", "NPZ_SPLIT_KEYS", "NPZ_WHOLE_KEYS", "load_idx", "IDX_FILES", "load_image_folder",
     "flatten_images", "train_test_split", "Standardizer", "standardize", "one_hot",
     *_limits.NAMES,
 ]

@@ -240,3 +240,44 @@ def load_npz(
     if names is not None:
         classes = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist())
     return Dataset(X_train, Y_train, X_test, Y_test, classes, path.stem)
+
+
+def read_npz_array(
+    path: str | os.PathLike, key: str = "X", *, dtype: str = "float32", n_x: int | None = None,
+    max_bytes: int | None = None,
+) -> np.ndarray:
+    """One array of examples, ``key`` (X by default), from a NumPy ``.npz`` file: new
+    examples to predict on, say.
+
+    Read as :func:`load_npz` reads X: without pickle, bounded by ``max_bytes``
+    (default :data:`MAX_NPZ_BYTES`) before anything is decompressed, every
+    header checked before any data is read, converted chunk by chunk straight
+    into ``dtype`` ("float32" or "float64"), each example contiguous (Fortran
+    order), NaN and inf refused. The array must be (n_x, m), one example per
+    column, of real numbers; with ``n_x`` its number of rows is checked from
+    the header, before its data is read. Any problem raises
+    :class:`DataFileError` naming the file.
+    """
+    dt = float_dtype(dtype)
+    if max_bytes is None:
+        max_bytes = _limits.MAX_NPZ_BYTES
+    max_bytes = check_int(max_bytes, "max_bytes", numpy=True, must="a positive whole number of bytes")
+    path = Path(path)
+    with npz_archive(path) as archive:
+        headers = npz_headers(path, archive, max_bytes, frozenset({key}))
+        if key not in headers:
+            raise DataFileError(
+                f"{path} holds {', '.join(headers) or 'no arrays'} but no {key}: save it with "
+                f"numpy.savez(path, {key}={key}), {key} of shape (n_x, m), one example per column"
+            )
+        member = headers[key]
+        _npz_check_X(path, member)
+        if n_x is not None and member.shape[0] != n_x:
+            hint = (f" ({key} looks like (m, n_x): save {key}.T)" if member.shape[1] == n_x
+                    else "")
+            raise DataFileError(
+                f"{path}: {key} has {member.shape[0]} features (rows), shape {member.shape}, "
+                f"where {n_x} are expected{hint}"
+            )
+        (X,) = _npz_read_X(path, archive, member, dt)
+    return X
