@@ -30,7 +30,12 @@ DESCRIPTION = ("Side-by-side speed: xpnet next to PyTorch autograd, JAX jit, sci
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the options of ``xpnet bench`` to ``parser``; returns it."""
+    """Add the options of ``xpnet bench`` to ``parser``; returns it.
+
+    Options are never abbreviated (``--repeat`` is no ``--rep``): a mistyped option is
+    refused, not taken for another. ``xpnet bench`` also names the nearest option.
+    """
+    parser.allow_abbrev = False
     parser.add_argument("--backend", default="numpy", choices=BACKENDS,
                         help="array library xpnet runs on (default: numpy)")
     parser.add_argument("--device", default="auto", choices=DEVICES,
