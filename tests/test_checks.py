@@ -86,3 +86,44 @@ def test_gradient_check_refuses_a_step_that_is_no_finite_positive_number(h):
     X, Y = np.ones((2, 3)), np.ones((1, 3))
     with pytest.raises(ConfigError, match="h must be a finite number > 0"):
         gradient_check(net, X, Y, h=h)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**32 - 1, np.int64(3), np.uint32(2**32 - 1)])
+def test_check_seed_takes_what_numpys_randomstate_takes(seed):
+    assert _checks.check_seed(seed) == int(seed)
+    np.random.RandomState(_checks.check_seed(seed))
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.0, "1", None, True, [1], np.float64(1)])
+def test_check_seed_refuses_what_randomstate_would_refuse_or_misread_naming_it(seed):
+    with pytest.raises(ConfigError, match=r"^seed must be an integer from 0 to 4294967295 \(the seeds NumPy's "
+                                          r"RandomState takes\), got .*: pass a seed in that range$"):
+        _checks.check_seed(seed)
+
+
+def test_check_seed_leaves_room_for_a_second_draw_at_an_offset():
+    assert _checks.check_seed(2**32 - 1001, offset=1000) == 2**32 - 1001
+    with pytest.raises(ConfigError, match=r"^shuffle_seed must be an integer from 0 to 4294966295 .*seed \+ 1000 "
+                                          r"seeds another draw\), got 4294966296"):
+        _checks.check_seed(2**32 - 1000, "shuffle_seed", offset=1000)
+
+
+def test_machine_memory_is_the_physical_memory_or_none_without_sysconf(monkeypatch):
+    import os
+
+    memory = _checks.machine_memory()
+    assert memory is None or memory > 2**20
+    monkeypatch.delattr(os, "sysconf")
+    assert _checks.machine_memory() is None
+
+
+def test_check_memory_refuses_more_than_the_machine_holds_naming_the_bytes(monkeypatch):
+    monkeypatch.setattr(_checks, "machine_memory", lambda: 1000)
+    _checks.check_memory(1000, "X", "ask for less")
+    with pytest.raises(ConfigError, match=r"^X would need 1,001 bytes, more than this machine's 1,000 bytes of memory: "
+                                          r"ask for less$"):
+        _checks.check_memory(1001, "X", "ask for less")
+    with pytest.raises(ValueError, match=r"would need about 1.0e\+300 bytes"):
+        _checks.check_memory(10**300, "X", "ask for less", error=ValueError)
+    monkeypatch.setattr(_checks, "machine_memory", lambda: None)
+    _checks.check_memory(10**300, "X", "nothing to go by: the allocation answers")

@@ -9,6 +9,9 @@ wherever a number is meant.
 - :func:`check_int`: an integer of at least ``low``, or an error naming the setting.
 - :func:`check_finite`: a finite number above (or at least) a bound, as a float,
   or an error naming the setting.
+- :func:`check_seed`: a seed NumPy's ``RandomState`` takes, or an error naming it.
+- :func:`machine_memory`, :func:`check_memory`: refuse, before allocating, what
+  cannot fit in this machine's memory, naming the bytes.
 
 The type tests take Python's own numbers by default, as JSON gives them; with
 ``numpy=True`` the scalars of NumPy too (``numpy.int64``, ``numpy.float32``):
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 from .errors import ConfigError
 
@@ -84,3 +88,55 @@ def check_finite(value, name: str, *, above: float | None = None, at_least: floa
         bound = (f" > {above:g}" if above is not None else "") + (f" ≥ {at_least:g}" if at_least is not None else "")
         raise error(f"{name} must be a finite number{bound}, got {value!r}")
     return number
+
+
+#: The seeds NumPy's ``RandomState`` takes are the integers 0 .. SEED_LIMIT - 1.
+SEED_LIMIT = 2**32
+
+
+def check_seed(value, name: str = "seed", *, offset: int = 0, error: type[Exception] = ConfigError) -> int:
+    """``value`` as an int, if it is a seed NumPy's ``RandomState`` takes: an integer
+    (NumPy's too, no bool) in [0, 2**32 − 1 − ``offset``].
+
+    ``offset`` is for a caller that also draws with ``seed + offset`` (a test set
+    drawn with seed + 1000). Otherwise raises ``error``: "{name} must be an
+    integer from 0 to {high} ..., got {value!r}".
+    """
+    high = SEED_LIMIT - 1 - offset
+    if not is_int(value, numpy=True) or not 0 <= value <= high:
+        also = f"; seed + {offset} seeds another draw" if offset else ""
+        raise error(
+            f"{name} must be an integer from 0 to {high} (the seeds NumPy's RandomState takes{also}), "
+            f"got {value!r}: pass a seed in that range"
+        )
+    return int(value)
+
+
+def machine_memory() -> int | None:
+    """This machine's physical memory in bytes; None where the platform does not say (no sysconf)."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or no such name
+        return None
+    return memory if memory > 0 else None
+
+
+def count(n: int) -> str:
+    """A (possibly astronomically) large count for a message: 1,234,567, or about 1.2e+300."""
+    digits = str(n)
+    if len(digits) <= 16:
+        return f"{n:,}"
+    return f"about {digits[0]}.{digits[1]}e+{len(digits) - 1}"
+
+
+def check_memory(need: int, what: str, fix: str, *, error: type[Exception] = ConfigError) -> None:
+    """Refuse, before allocating, ``need`` bytes more than this machine's memory.
+
+    Raises ``error``: "{what} would need {need} bytes, more than this machine's
+    {memory} bytes of memory: {fix}". Where the platform does not say how much
+    memory it has, nothing is refused here (the caller's allocation may still
+    raise MemoryError, for it to answer).
+    """
+    memory = machine_memory()
+    if memory is not None and need > memory:
+        raise error(f"{what} would need {count(need)} bytes, more than this machine's {memory:,} bytes of memory: {fix}")
