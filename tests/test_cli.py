@@ -74,6 +74,7 @@ def test_train_takes_tf32_precision_for_float32_only():
 
 
 def test_train_on_the_cat_data():
+    pytest.importorskip("h5py", reason="the cat data is read with h5py (xpnet[h5])")
     if not CAT_DATA.is_dir():
         pytest.skip(f"cat data not found at {CAT_DATA}")
     run = xpnet("train", "--data", str(CAT_DATA), "--iterations", "3", "--print-every", "1")
@@ -129,6 +130,7 @@ def test_a_config_file_with_an_unknown_option_is_one_line(tmp_path):
 
 
 def test_saved_model_can_be_evaluated_inspected_and_used_to_predict(tmp_path):
+    pytest.importorskip("safetensors", reason="--save writes safetensors files (xpnet[save])")
     model = tmp_path / "flower.safetensors"
     run = xpnet("train", "--iterations", "3000", "--print-every", "1000", "--save", str(model))
     assert run.returncode == 0, run.stderr
@@ -173,6 +175,7 @@ def test_train_draws_learning_curves_and_decision_regions(tmp_path):
 
 
 def test_progress_bar_replaces_the_record_lines():
+    pytest.importorskip("tqdm", reason="the progress bar is tqdm's (xpnet[progress])")
     run = xpnet("train", "--iterations", "300", "--progress")
     assert run.returncode == 0, run.stderr
     assert "iteration      0: cost" not in run.stdout
@@ -180,6 +183,7 @@ def test_progress_bar_replaces_the_record_lines():
 
 
 def test_train_resumes_from_its_checkpoint(tmp_path):
+    pytest.importorskip("safetensors", reason="checkpoints are safetensors files (xpnet[save])")
     ckpt = tmp_path / "run.ckpt"
     first = xpnet("train", "--iterations", "400", "--checkpoint", str(ckpt), "--resume")
     again = xpnet("train", "--iterations", "400", "--checkpoint", str(ckpt), "--resume")
@@ -286,6 +290,7 @@ def test_threads_below_one_are_one_line_and_exit_code_2(command):
 
 
 def test_evaluate_and_predict_take_threads(tmp_path):
+    pytest.importorskip("safetensors", reason="--save writes safetensors files (xpnet[save])")
     import numpy as np
 
     from xpnet.data import planar_flower
