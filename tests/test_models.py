@@ -338,3 +338,16 @@ def test_building_a_network_allocates_no_more_than_the_size_guard_announces():
     finally:
         tracemalloc.stop()
     assert peak <= announced + 64 * 1024, (peak, announced)
+
+
+@pytest.mark.parametrize("Y", [np.array([[0.0, np.nan, 1.0]]), np.array([["a", "b", "c"]]),
+                               np.array([[0.0, np.inf, 1.0]])])
+def test_softmax_regression_checks_the_labels_before_counting_classes_in_them(Y):
+    with pytest.raises(xpnet.XpnetError):
+        xpnet.LogisticRegression(output="softmax").fit(np.ones((2, 3)), Y, iterations=1)
+
+
+def test_params_with_b_of_the_wrong_shape_are_refused_when_set():
+    net = xpnet.Network([2, 3, 1])
+    with pytest.raises(ConfigError, match="b"):
+        net.params = [(W, b.ravel()) for W, b in net.params]

@@ -193,6 +193,16 @@ def one_hot(ids, K: int, *, xp, dtype) -> Any:
     return xp.astype(xp.astype(ids, classes.dtype) == classes, dtype)
 
 
+def check_labels(Y, *, m: int, xp) -> None:
+    """Refuse labels that cannot be counted into classes: not numbers, not finite, no
+    examples, or of another m than X's (what ``check_Y`` then says in full)."""
+    _check_numeric(Y, "Y", xp)
+    Y = label_rows(Y, m=m, xp=xp)
+    if Y.shape[1] == 0:
+        raise ShapeError("Y has no examples (m = 0 columns)")
+    _check_finite(Y, "Y", xp)
+
+
 def n_classes(Y, *, xp=None) -> int:
     """The number of classes in labels Y: its rows if one-hot, else max id + 1 (at least 2).
 

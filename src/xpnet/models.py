@@ -173,11 +173,16 @@ class Network:
 
     @params.setter
     def params(self, value: Sequence[tuple[Any, Any]]) -> None:
-        value = tuple((W, b) for W, b in value)
-        expected = [(n, n_prev) for n_prev, n in zip(self.layer_dims[:-1], self.layer_dims[1:])]
-        got = [tuple(W.shape) for W, _ in value]
+        try:
+            value = tuple((W, b) for W, b in value)
+            got = [(tuple(W.shape), tuple(b.shape)) for W, b in value]
+        except (TypeError, ValueError, AttributeError):
+            raise ConfigError("params must be a list of (W, b) pairs of arrays, one per layer") from None
+        dims = list(zip(self.layer_dims[:-1], self.layer_dims[1:]))
+        expected = [((n, n_prev), (n, 1)) for n_prev, n in dims]
         if got != expected:
-            raise ConfigError(f"params have W shapes {got}, the network needs {expected}")
+            raise ConfigError(f"params have (W, b) shapes {got}, the network needs {expected}: "
+                              "W[l] is (n[l], n[l-1]) and b[l] is (n[l], 1)")
         xp = _backend.namespace(*[a for pair in value for a in pair])
         self._params, self._xp, self._device = value, xp, _backend.device(value[0][0])
 
@@ -234,6 +239,8 @@ class Network:
         n_x = self.layer_dims[0] if self.layer_dims[0] is not None else X.shape[0]
         n_y = self.layer_dims[-1]
         if n_y is None:
+            # The labels are checked before their classes are counted from them.
+            _validation.check_labels(Y, m=X.shape[1], xp=xp)
             if Y is None:
                 raise NotFittedError("the number of output units is not known yet: call fit(X, Y) first")
             n_y = _validation.n_classes(Y, xp=xp) if self.output.name == "softmax" else (
