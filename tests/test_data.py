@@ -65,6 +65,26 @@ def test_float32_pixels_over_255_are_the_float64_quotients_rounded_once():
     np.testing.assert_array_equal(data.flatten_images(x.reshape(256, 1, 1, 1))[0], in_float32)
 
 
+@pytest.mark.parametrize("images, error, match", [
+    (np.zeros(3), ShapeError, r"images has shape \(3,\); it must be \(m, height, width, channels\)"),
+    (np.full((1, 2, 2, 3), 300.0), DataError, r"images holds 300.0 at \(0, 0, 0, 0\); pixel values lie in 0..255"),
+    (np.full((1, 2, 2, 3), np.nan), DataError, r"images holds nan at \(0, 0, 0, 0\)"),
+    (np.full((1, 2, 2, 3), -1), DataError, r"images holds -1 at"),
+    (np.full((1, 2, 2, 3), "a"), DataError, r"images has dtype <U1; flatten_images takes pixel values 0..255"),
+    ([[1, 2], [3]], DataError, r"images cannot be made into one NumPy array"),
+])
+def test_flatten_images_refuses_what_is_no_pixels_instead_of_scaling_it_out_of_0_1(images, error, match):
+    with pytest.raises(error, match=match):
+        data.flatten_images(images)
+
+
+def test_flatten_images_takes_pixels_of_any_real_type_within_0_255():
+    images = np.arange(12).reshape(1, 2, 2, 3)
+    for a in (images, images.astype(np.float32), images.astype(np.uint16)):
+        np.testing.assert_array_equal(data.flatten_images(a), data.flatten_images(images.astype(np.uint8)))
+    assert data.flatten_images(np.zeros((0, 2, 2, 3), np.uint8)).shape == (12, 0)
+
+
 def write_cat_files(folder, m_train=4, m_test=2):
     h5py = pytest.importorskip("h5py")
     rng = np.random.RandomState(0)
@@ -217,14 +237,56 @@ def test_blobs_spread_is_the_standard_deviation():
     "call, match",
     [
         (lambda: data.spiral(classes=1), "classes must be an integer >= 2"),
-        (lambda: data.blobs(2, classes=3), "m must be an integer >= the number of classes"),
-        (lambda: data.moons(noise=-0.1), "noise must be a number >= 0"),
-        (lambda: data.blobs(spread=-1.0), "spread must be a number >= 0"),
+        (lambda: data.blobs(2, classes=3), r"m must be an integer >= the number of classes \(3\), so each class "
+                                           r"gets an example, got 2"),
+        (lambda: data.moons(1), r"m must be an integer >= the number of classes \(2\).*got 1"),
+        (lambda: data.planar_flower(1), r"m must be an integer >= the number of classes \(2\).*got 1"),
+        (lambda: data.moons(noise=-0.1), "noise must be a finite number ≥ 0, got -0.1"),
+        (lambda: data.spiral(noise=float("inf")), "noise must be a finite number ≥ 0, got inf"),
+        (lambda: data.planar_flower(noise=float("nan")), "noise must be a finite number ≥ 0, got nan"),
+        (lambda: data.blobs(spread=-1.0), "spread must be a finite number ≥ 0, got -1.0"),
+        (lambda: data.blobs(spread=float("inf")), "spread must be a finite number ≥ 0, got inf"),
+        (lambda: data.spiral(noise="0.1"), "noise must be a finite number ≥ 0, got '0.1'"),
+        (lambda: data.moons(2.5), "m must be an integer"),
+        (lambda: data.spiral(seed=-1), r"seed must be an integer from 0 to 4294967295 .*got -1"),
+        (lambda: data.moons(seed=2**32), r"seed must be an integer from 0 to 4294967295 .*got 4294967296"),
+        (lambda: data.blobs(seed=1.5), r"seed must be an integer .*got 1.5"),
+        (lambda: data.planar_flower(seed=None), r"seed must be an integer .*got None"),
+        (lambda: data.flower_dataset(seed=2**32 - 1000),
+         r"seed must be an integer from 0 to 4294966295 .*seed \+ 1000"),
+        (lambda: data.blob_centers(0), "classes must be an integer >= 2"),
+        (lambda: data.spiral(10**7, classes=10**7), r"classes must be at most xpnet.data.MAX_CLASSES"),
     ],
 )
 def test_generated_set_refuses_bad_settings(call, match):
     with pytest.raises(ConfigError, match=match):
         call()
+
+
+@pytest.mark.parametrize("draw", [data.planar_flower, data.spiral, data.moons, data.blobs])
+def test_generated_set_of_more_examples_than_memory_holds_is_refused_before_allocating(draw):
+    with pytest.raises(ConfigError, match=r"^m = 1,000,000,000,000 examples would need 48,000,000,000,000 bytes, "
+                                          r"more than this machine's [\d,]+ bytes of memory: ask for fewer examples$"):
+        draw(10**12)
+
+
+@pytest.mark.parametrize("m", [2, 3, 7, 401])
+def test_flower_gives_exactly_m_points_the_first_class_taking_the_odd_one(m):
+    X, Y = data.planar_flower(m)
+    assert X.shape == (2, m) and np.bincount(Y.ravel()).tolist() == [(m + 1) // 2, m // 2]
+
+
+def test_flower_of_an_even_m_is_the_course_draw():
+    rng = np.random.RandomState(1)
+    t0 = np.linspace(0.0, 3.12, 200) + rng.randn(200) * 0.2
+    r0 = 4.0 * np.sin(4.0 * t0) + rng.randn(200) * 0.2
+    X, _ = data.planar_flower(400)
+    np.testing.assert_array_equal(X[:, :200], np.stack([r0 * np.sin(t0), r0 * np.cos(t0)]))
+
+
+@pytest.mark.parametrize("draw, K", [(data.spiral, 3), (data.moons, 2), (data.blobs, 3), (data.planar_flower, 2)])
+def test_generated_set_of_as_many_examples_as_classes_gives_one_of_each(draw, K):
+    assert np.sort(draw(K)[1].ravel()).tolist() == list(range(K))
 
 
 # -- train_test_split ---------------------------------------------------------------
@@ -293,6 +355,18 @@ def test_split_refuses_a_single_example():
         data.train_test_split(*columns_numbered(1))
 
 
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.0, "0", None, True, [1, 2]])
+def test_split_refuses_a_seed_numpy_cannot_take_naming_it(seed):
+    with pytest.raises(ConfigError,
+                       match=r"^seed must be an integer from 0 to 4294967295 .*got " + re.escape(repr(seed))):
+        data.train_test_split(*columns_numbered(10), seed=seed)
+
+
+def test_split_refuses_ragged_lists_with_a_data_error():
+    with pytest.raises(DataError, match="X cannot be made into one NumPy array"):
+        data.train_test_split([[1, 2], [3]], [0, 1])
+
+
 # -- Standardizer -------------------------------------------------------------------
 
 
@@ -354,6 +428,58 @@ def test_standardize_keeps_a_float32_dataset_float32_and_its_columns_contiguous(
     np.testing.assert_allclose(ds.X_test, reference.X_test, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("step", ["fit", "transform"])
+def test_standardizer_refuses_nan_and_inf_naming_where(bad, step):
+    X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    scaler = data.Standardizer().fit(X)
+    X[1, 2] = bad
+    with pytest.raises(DataError, match=rf"^X holds {bad!r} at row \(feature\) 1, column 2: .*remove or impute"):
+        scaler.fit(X) if step == "fit" else scaler.transform(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_standardizer_gives_finite_results_for_finite_values_near_the_dtypes_largest(dtype):
+    big = np.finfo(dtype).max
+    X = np.array([[big, -big, -big, -big], [big, big, big * 0.5, big], [1e-300, 0, 0, 3e-300]]).astype(dtype)
+    scaler = data.Standardizer().fit(X)
+    Z = scaler.transform(X)
+    assert Z.dtype == dtype and np.isfinite(Z).all() and np.isfinite(scaler.mean).all()
+    np.testing.assert_allclose(Z.mean(axis=1), 0.0, atol=1e-6)
+    np.testing.assert_allclose(Z[:2].std(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(Z[0], [np.sqrt(3), -1 / np.sqrt(3), -1 / np.sqrt(3), -1 / np.sqrt(3)], rtol=1e-6)
+
+
+def test_standardizer_statistics_are_those_of_the_plain_formula_bit_for_bit():
+    rng = np.random.RandomState(3)
+    X = rng.randn(4, 301) * [[1e-3], [1.0], [1e4], [7.0]] + [[0.0], [-3.0], [1e6], [0.1]]
+    for A in (X, np.asfortranarray(X)):
+        scaler = data.Standardizer().fit(A)
+        np.testing.assert_array_equal(scaler.mean, A.mean(axis=1, keepdims=True))
+        np.testing.assert_array_equal(scaler.std, A.std(axis=1, keepdims=True))
+        np.testing.assert_array_equal(scaler.transform(A), (A - scaler.mean) / scaler.std)
+        A32 = A.astype(np.float32)
+        scaler32 = data.Standardizer().fit(A32)
+        Z32 = scaler32.transform(A32)
+        expected = (A32 - scaler32.mean.astype(np.float32)) / scaler32.std.astype(np.float32)
+        assert Z32.dtype == np.float32 and Z32.flags.f_contiguous == A.flags.f_contiguous
+        np.testing.assert_array_equal(Z32, expected)
+
+
+def test_standardizer_refuses_a_value_whose_standardized_value_overflows_naming_it():
+    scaler = data.Standardizer().fit(np.array([[1.0, 2.0]], dtype=np.float32))
+    X = np.array([[1.5, 3e38]], dtype=np.float32)
+    with pytest.raises(DataError, match=r"^X holds 3.*e\+38 at row \(feature\) 0, column 1, so far from the training "
+                                        r"data \(mean 1.5, std 0.5\) that standardized it overflows float32"):
+        scaler.transform(X)
+    assert np.isfinite(data.Standardizer().fit(X.astype(np.float64)).transform(X.astype(np.float64))).all()
+
+
+def test_standardize_refuses_what_is_not_a_dataset():
+    with pytest.raises(ConfigError, match="standardize takes a Dataset .*got ndarray"):
+        data.standardize(np.zeros((2, 3)))
+
+
 # -- one_hot ------------------------------------------------------------------------
 
 
@@ -382,6 +508,38 @@ def test_one_hot_refuses_ids_outside_0_to_K(ids, K):
 def test_one_hot_refuses_fractional_ids():
     with pytest.raises(DataError, match="whole-number class ids"):
         data.one_hot([0.0, 0.5])
+
+
+@pytest.mark.parametrize("ids, shown", [
+    (np.array([0.0, 1e300, 1.0]), "1e+300"),
+    (np.array([0, 2**64 - 1, 1], dtype=np.uint64), "18446744073709551615"),
+    ([0, 10**12, 1], "1000000000000"),
+])
+def test_one_hot_refuses_an_id_that_makes_more_classes_than_memory_holds_naming_id_and_bytes(ids, shown):
+    with pytest.raises(DataError, match=rf"^ids holds class id {re.escape(shown)} at column 1, so the one-hot array of "
+                                        r".* classes × 3 examples in float64 \(.* bytes\) .*would need .* bytes, "
+                                        r"more than this machine's [\d,]+ bytes of memory: "
+                                        r"relabel the classes 0..K-1$"):
+        data.one_hot(ids)
+
+
+def test_one_hot_refuses_a_K_too_large_for_memory_naming_it():
+    with pytest.raises(ConfigError, match=r"^K = 1000000000000: the one-hot array of 1,000,000,000,000 classes × 2 "
+                                          r"examples in float64 \(16,000,000,000,000 bytes\)"):
+        data.one_hot([0, 1], K=10**12)
+
+
+@pytest.mark.parametrize("ids, shown", [(np.array([0, 2**64 - 1], dtype=np.uint64), "18446744073709551615"),
+                                        (np.array([0.0, 1e300]), "1e+300"), (np.array([0.0, -1e300]), "-1e+300")])
+def test_one_hot_names_an_id_outside_0_to_K_as_it_was_given_never_wrapped(ids, shown):
+    with pytest.raises(DataError, match=rf"e.g. {re.escape(shown)} at column 1"):
+        data.one_hot(ids, K=3)
+
+
+@pytest.mark.parametrize("ids", [[0.0, np.nan], [0.0, np.inf], [0.0, 0.5]])
+def test_one_hot_names_an_id_that_is_no_whole_number(ids):
+    with pytest.raises(DataError, match=rf"ids holds {ids[1]!r} at column 1: relabel"):
+        data.one_hot(ids)
 
 
 def test_one_hot_accepts_whole_number_floats():
@@ -510,6 +668,92 @@ def test_npz_refuses_nan_in_a_later_chunk(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "NPZ_CHUNK_BYTES", 64)
     with pytest.raises(DataFileError, match="X contains NaN or inf"):
         data.load_npz(tmp_path / "d.npz")
+
+
+@pytest.mark.parametrize("Y, shown", [
+    (np.array([0.0, 1.0, 1e300, 0.0]), "1e+300"),
+    (np.array([0, 1, 2**64 - 1, 0], dtype=np.uint64), "18446744073709551615"),
+    (np.array([0, 1, 10**9, 0]), "1000000000"),
+    (np.array([0, 1, 2**63 - 1, 0]), "9223372036854775807"),
+])
+def test_npz_class_id_beyond_max_classes_is_refused_naming_it_never_wrapped(tmp_path, Y, shown):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=Y)
+    with pytest.raises(DataFileError, match=rf"d.npz: Y holds class id {re.escape(shown)} at column 2, beyond the "
+                                            r"1,000,000 classes xpnet takes .*relabel the classes 0..K-1"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_class_ids_of_a_split_file_are_named_by_their_array(tmp_path):
+    np.savez(tmp_path / "d.npz", X_train=np.zeros((2, 3)), Y_train=[0, 1, 1], X_test=np.zeros((2, 2)),
+             Y_test=np.array([1, 2**64 - 1], dtype=np.uint64))
+    with pytest.raises(DataFileError, match=r"Y_test holds class id 18446744073709551615 at column 1"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_class_ids_up_to_max_classes_are_read_and_the_limit_can_be_raised(tmp_path, monkeypatch):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=[0, 1, 5.0, 0])
+    monkeypatch.setattr(data, "MAX_CLASSES", 5)
+    with pytest.raises(DataFileError, match="holds class id 5.0 at column 2, beyond the 5 classes"):
+        data.load_npz(tmp_path / "d.npz")
+    monkeypatch.setattr(data, "MAX_CLASSES", 6)
+    ds = data.load_npz(tmp_path / "d.npz")
+    assert ds.classes == ("0", "1", "2", "3", "4", "5") and ds.Y_train.dtype == np.int64
+    assert sorted(np.concatenate([ds.Y_train, ds.Y_test], axis=1).ravel().tolist()) == [0, 0, 1, 5]
+
+
+def test_npz_classes_that_name_fewer_classes_than_the_labels_use_are_refused(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=[0, 1, 2, 0], classes=np.array(["ant", "bee"]))
+    with pytest.raises(DataFileError, match=r"classes names 2 classes, but Y holds class id 2: save one name per "
+                                            r"class id 0..2"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_classes_may_name_classes_that_do_not_occur(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=[0, 1, 1, 0], classes=np.array(["ant", "bee", "cow"]))
+    assert data.load_npz(tmp_path / "d.npz").classes == ("ant", "bee", "cow")
+
+
+@pytest.mark.parametrize("Y, why", [([0, -1, 1, 0], "it holds -1 at column 1"),
+                                    ([0.0, 0.5, 1.0, 0.0], "it holds 0.5 at column 1"),
+                                    (np.zeros((2, 4)), "it has 2 rows")])
+def test_npz_classes_with_y_that_is_no_class_ids_are_refused(tmp_path, Y, why):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=Y, classes=np.array(["a", "b"]))
+    with pytest.raises(DataFileError, match=rf"classes names classes, but Y holds no class ids \({why}\)"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+def test_npz_classes_of_bytes_that_are_no_text_are_refused(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=[0, 1, 1, 0], classes=np.array([b"\xff", b"b"]))
+    with pytest.raises(DataFileError, match="classes holds bytes that are no UTF-8 text"):
+        data.load_npz(tmp_path / "d.npz")
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 0.5, None])
+def test_npz_refuses_a_seed_numpy_cannot_take_before_reading(tmp_path, seed):
+    with pytest.raises(ConfigError, match=r"^seed must be an integer from 0 to 4294967295"):
+        data.load_npz(tmp_path / "missing.npz", seed=seed)
+
+
+@pytest.mark.parametrize("key", ["X", "Y"])
+def test_npz_values_beyond_float32_are_refused_in_float32_and_read_in_float64(tmp_path, monkeypatch, key):
+    arrays = dict(X=np.ones((2, 4)), Y=np.linspace(0.5, 1.5, 4).reshape(1, 4))
+    arrays[key][0, 3] = 1e300
+    np.savez(tmp_path / "d.npz", **arrays)
+    monkeypatch.setattr(data, "NPZ_CHUNK_BYTES", 16)  # X read in several chunks: the last one holds it
+    with pytest.raises(DataFileError, match=rf"d.npz: {key} holds 1e\+300, beyond the range of float32 "
+                                            r"\(±3.403e\+38\): load it with dtype='float64'"):
+        data.load_npz(tmp_path / "d.npz")
+    ds = data.load_npz(tmp_path / "d.npz", dtype="float64")
+    assert 1e300 in np.concatenate([getattr(ds, f"{key}_train"), getattr(ds, f"{key}_test")], axis=1)
+
+
+def test_dataset_refuses_class_names_that_do_not_name_every_id():
+    X = np.zeros((2, 3))
+    with pytest.raises(DataError, match=r"Y_test holds class id 4 but classes names only 2 \('a', 'b'\): give one "
+                                        r"name per class id 0..4"):
+        data.Dataset(X, np.array([[0, 1, 1]]), X, np.array([[0, 4, 1]]), ("a", "b"), "d")
+    with pytest.raises(ConfigError, match="classes must be a tuple of class names"):
+        data.Dataset(X, np.array([[0, 1, 1]]), X, np.array([[0, 1, 1]]), ["a", "b"], "d")
 
 
 def test_npz_refuses_a_single_example_to_split(tmp_path):
@@ -800,6 +1044,67 @@ def test_load_dataset_refuses_a_file_of_another_kind(tmp_path):
     (tmp_path / "data.csv").write_text("1,2\n")
     with pytest.raises(DataFileError, match="a file xpnet does not read"):
         data.load_dataset(tmp_path / "data.csv")
+
+
+@pytest.mark.parametrize("seed, high", [(-1, 4294967295), (2**32 - 1000, 4294966295), (2.0, 4294967295)])
+def test_load_dataset_refuses_a_seed_numpy_cannot_take_including_the_test_draws(seed, high):
+    with pytest.raises(ConfigError, match=rf"^seed must be an integer from 0 to {high} .*got {re.escape(repr(seed))}"):
+        data.load_dataset("moons", seed=seed)
+
+
+def test_load_dataset_takes_the_largest_seed_for_files_and_the_largest_less_1000_for_generated_sets(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 4)), Y=[0, 1, 1, 0])
+    assert data.load_dataset(tmp_path / "d.npz", seed=2**32 - 1).X_train.shape == (2, 3)
+    assert data.load_dataset("spiral", seed=2**32 - 1001).X_train.shape == (2, 300)
+
+
+@pytest.mark.parametrize("image_size", [0, (64,), (64, -1), "64", None, (2.5, 3)])
+def test_load_dataset_checks_image_size_whatever_it_loads(image_size):
+    with pytest.raises(ConfigError, match=r"^image_size must be \(height, width\) in pixels"):
+        data.load_dataset("moons", image_size=image_size)
+
+
+# -- paths of every loader ------------------------------------------------------------
+
+PATH_LOADERS = {
+    "load_dataset": data.load_dataset, "load_npz": data.load_npz, "load_catvnoncat": data.load_catvnoncat,
+    "find_catvnoncat": data.find_catvnoncat, "load_image_folder": data.load_image_folder, "load_idx": data.load_idx,
+}
+
+
+@pytest.mark.parametrize("path, why", [("", "it is empty"), ("a\0b", "it holds a NUL byte"), (3, "a int is no path"),
+                                       (2.5, "a float is no path"), ([], "a list is no path"),
+                                       (None, "a NoneType is no path")])
+@pytest.mark.parametrize("loader", PATH_LOADERS)
+def test_loaders_refuse_what_is_no_path_naming_it(loader, path, why):
+    if path is None and loader in ("load_catvnoncat", "find_catvnoncat"):
+        pytest.skip("None means $XPNET_DATA there")
+    with pytest.raises(DataFileError, match=rf"must be the path of a file or folder .*got {re.escape(repr(path))} "
+                                            rf"\({why}\): pass the path as text"):
+        PATH_LOADERS[loader](path)
+
+
+def test_find_catvnoncat_names_the_environment_variable_that_is_no_path(monkeypatch):
+    monkeypatch.setenv("XPNET_DATA", "")
+    with pytest.raises(DataFileError, match=r"^\$XPNET_DATA must be the path of a file or folder"):
+        data.find_catvnoncat()
+
+
+@pytest.mark.parametrize("loader", ["load_npz", "load_catvnoncat", "load_image_folder", "load_idx"])
+def test_loaders_name_a_folder_or_file_of_the_wrong_kind(tmp_path, loader):
+    target = tmp_path / "x.npz"
+    (target.mkdir() if loader == "load_npz" else target.write_bytes(b""))
+    with pytest.raises(DataFileError, match=re.escape(str(target)) + r" (is a folder, not an .npz file|is not a folder"
+                                            r"|does not hold)"):
+        PATH_LOADERS[loader](target)
+
+
+def test_a_limit_set_to_what_is_no_whole_number_is_refused_naming_it():
+    for value in ("8GB", 0, -1, 2.5, None, True):
+        with pytest.raises(ConfigError,
+                           match=rf"^xpnet.data.MAX_NPZ_BYTES must be an integer ≥ 1, got {re.escape(repr(value))}$"):
+            data.MAX_NPZ_BYTES = value
+    assert data.MAX_NPZ_BYTES == 8 * 2**30
 
 
 # -- dtype= of every loader ---------------------------------------------------------

@@ -538,15 +538,20 @@ def test_truncated_png_is_refused_naming_the_file(tmp_path):
     refused(lambda: data.load_image_folder(folder), path, "is not a readable image")
 
 
-def test_truncated_png_is_refused_even_where_pillow_was_told_to_load_truncated_images(tmp_path, monkeypatch):
+def test_image_folder_leaves_pillows_load_truncated_images_as_the_caller_set_it(tmp_path, monkeypatch):
+    # ImageFile.LOAD_TRUNCATED_IMAGES is one switch for the whole process, with no scoped
+    # form: xpnet neither sets nor resets it (other threads read it too). Where the caller
+    # switched it on, Pillow fills a truncated image in, as the caller asked; where not
+    # (the default), the truncated image is refused (the test above).
     from PIL import ImageFile
 
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     folder = image_folder(tmp_path)
     path = folder / "cat" / "0.png"
     path.write_bytes(path.read_bytes()[:300])
-    refused(lambda: data.load_image_folder(folder), path, "is not a readable image")
-    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the caller's setting is put back
+    ds = data.load_image_folder(folder, size=(4, 4))
+    assert ds.X_train.shape[1] + ds.X_test.shape[1] == 4
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
 
 
 def test_png_with_damaged_pixel_data_is_refused(tmp_path):
@@ -574,3 +579,132 @@ def test_image_over_the_pixel_limit_is_refused_as_a_decompression_bomb(tmp_path,
 def test_image_folder_still_reads_images_within_the_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "MAX_IMAGE_PIXELS", 256)
     assert data.load_image_folder(image_folder(tmp_path), size=(4, 4)).X_train.shape == (48, 2)
+
+
+def test_xpnets_pixel_limit_is_at_most_pillows_default_so_no_image_within_it_makes_pillow_warn():
+    # Pillow warns of a decompression bomb as it opens an image of more than its
+    # Image.MAX_IMAGE_PIXELS pixels (89,478,485 by default). xpnet never changes that
+    # setting, so its own limit must not lie above it.
+    from PIL import Image
+
+    assert data.MAX_IMAGE_PIXELS <= 89_478_485 == Image.MAX_IMAGE_PIXELS
+
+
+def test_image_folders_loaded_from_four_threads_at_once_leave_pillow_and_the_warnings_filters_alone(tmp_path):
+    import threading
+    import warnings
+
+    from PIL import Image, ImageFile
+
+    folders = [tmp_path / f"set{i}" for i in range(4)]
+    for f in folders:
+        f.mkdir()
+        image_folder(f, size=(24, 16))
+    for f in folders[:2]:  # an image larger than the rest, still far within the limit
+        Image.fromarray(np.zeros((300, 200, 3), np.uint8)).save(f / "cat" / "big.png")
+    pixels, truncated, filters = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES, list(warnings.filters)
+    seen, results, errors = set(), {}, []
+    start = threading.Barrier(4)
+
+    def load(i):
+        try:
+            start.wait()
+            for _ in range(5):
+                seen.add((Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES, len(warnings.filters)))
+                results[i] = data.load_image_folder(folders[i], size=(8, 8), seed=i)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sorted(results) == [0, 1, 2, 3]
+    assert all(r.X_train.shape[1] + r.X_test.shape[1] == (5 if i < 2 else 4) for i, r in results.items())
+    assert (Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES) == (pixels, truncated)
+    assert warnings.filters == filters
+    assert seen == {(pixels, truncated, len(filters))}
+
+
+# -- named pipes and other files that are not regular ---------------------------
+
+
+def refused_unopened(call, fifo, *fragments):
+    """``call()`` refuses ``fifo`` (a named pipe) without opening it: a reader that opened it
+    would block until a writer came, so one comes after a few seconds to end the wait."""
+    import os
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            call()
+            outcome["returned"] = True
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            outcome["raised"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    if thread.is_alive():  # blocked opening the pipe: let it through, then fail
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        thread.join(timeout=20)
+        pytest.fail(f"{fifo} was opened for reading (the call blocked)")
+    exc = outcome.get("raised")
+    assert isinstance(exc, DataFileError), outcome
+    message = str(exc)
+    assert str(fifo) in message and "not a regular file" in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+fifos = pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes need os.mkfifo")
+
+
+@fifos
+def test_npz_that_is_a_named_pipe_is_refused_unopened(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "d.npz")
+    refused_unopened(lambda: data.load_npz(tmp_path / "d.npz"), tmp_path / "d.npz")
+    refused_unopened(lambda: data.load_dataset(str(tmp_path / "d.npz")), tmp_path / "d.npz")
+
+
+@fifos
+def test_load_dataset_refuses_a_named_pipe_unopened(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "stream")
+    refused_unopened(lambda: data.load_dataset(tmp_path / "stream"), tmp_path / "stream")
+
+
+@fifos
+def test_idx_file_that_is_a_named_pipe_is_refused_unopened(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "train-labels-idx1-ubyte")
+    for loader in (data.load_idx, data.load_dataset):
+        refused_unopened(lambda: loader(tmp_path), tmp_path / "train-labels-idx1-ubyte")
+
+
+@fifos
+def test_cat_file_that_is_a_named_pipe_is_refused_unopened(tmp_path):
+    import os
+
+    (tmp_path / "train_catvnoncat.h5").write_bytes(b"")
+    os.mkfifo(tmp_path / "test_catvnoncat.h5")
+    for loader in (data.load_catvnoncat, data.load_dataset):
+        refused_unopened(lambda: loader(tmp_path), tmp_path / "test_catvnoncat.h5")
+
+
+@fifos
+def test_image_that_is_a_named_pipe_is_refused_unopened(tmp_path):
+    import os
+
+    folder = image_folder(tmp_path)
+    os.mkfifo(folder / "dog" / "2.png")
+    refused_unopened(lambda: data.load_image_folder(folder), folder / "dog" / "2.png", "images")

@@ -139,4 +139,6 @@ def check_memory(need: int, what: str, fix: str, *, error: type[Exception] = Con
     """
     memory = machine_memory()
     if memory is not None and need > memory:
-        raise error(f"{what} would need {count(need)} bytes, more than this machine's {memory:,} bytes of memory: {fix}")
+        raise error(
+            f"{what} would need {count(need)} bytes, more than this machine's {memory:,} bytes of memory: {fix}"
+        )

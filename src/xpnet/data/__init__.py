@@ -15,7 +15,9 @@ whole runs of memory. Large X is never staged through a float64 copy.
 
 The package, one module per source; each imports only those above it::
 
-    _limits.py         the bounds on what the loaders read (MAX_NPZ_BYTES, ...)
+    _limits.py         the bounds on what the loaders read (MAX_NPZ_BYTES, MAX_CLASSES, ...)
+    _inputs.py         what the public functions are given, checked: paths (regular files,
+                       unopened otherwise), arrays, class ids below MAX_CLASSES, sizes
     _dataset.py        Dataset, DTYPES, X in the model's dtype with examples contiguous
     _preprocessing.py  flatten_images, train_test_split, Standardizer, standardize, one_hot
     _generated.py      planar_flower, flower_dataset, spiral, moons, blobs, GENERATED
@@ -38,6 +40,7 @@ from __future__ import annotations
 import sys
 import types
 
+from .._checks import check_int
 from . import _limits
 from ._catvnoncat import CATVNONCAT_FILES, DATA_ENV, find_catvnoncat, load_catvnoncat
 from ._dataset import DTYPES, Dataset
@@ -59,8 +62,14 @@ __all__ = [
 
 
 def _limit(name: str) -> property:
-    """``xpnet.data.NAME``, read from and written to ``_limits.NAME``."""
-    return property(lambda module: getattr(_limits, name), lambda module, value: setattr(_limits, name, value))
+    """``xpnet.data.NAME``, read from and written to ``_limits.NAME``; what is written must be a
+    whole number (≥ 1; ≥ 0 for NPZ_RATIO_MIN_BYTES), or a ConfigError names the limit."""
+
+    def write(module, value) -> None:
+        low = 0 if name == "NPZ_RATIO_MIN_BYTES" else 1
+        setattr(_limits, name, check_int(value, f"xpnet.data.{name}", low=low, numpy=True))
+
+    return property(lambda module: getattr(_limits, name), write)
 
 
 class _Package(types.ModuleType):

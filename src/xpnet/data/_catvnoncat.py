@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_memory
 from ..errors import DataFileError
 from . import _limits
 from ._dataset import Dataset, float_dtype
+from ._inputs import FOLDER, MISSING, OTHER, as_path, file_kind, not_regular
 from ._preprocessing import flatten_images
 
 #: Environment variable naming the folder that holds the course's h5 files.
@@ -19,21 +21,30 @@ CATVNONCAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 
 
 def find_catvnoncat(path: str | os.PathLike | None = None) -> Path:
-    """The folder holding the cat h5 files: ``path``, else ``$XPNET_DATA``."""
+    """The folder holding the cat h5 files: ``path``, else ``$XPNET_DATA``.
+
+    Each file must be a regular file: one that is a named pipe, socket or device
+    is refused by ``os.stat``, unopened.
+    """
+    name = "path"
     if path is None:
-        path = os.environ.get(DATA_ENV)
+        path, name = os.environ.get(DATA_ENV), f"${DATA_ENV}"
         if path is None:
             raise DataFileError(
                 f"no data folder given: pass --data DIR (or set {DATA_ENV}) to the folder "
                 f"holding {' and '.join(CATVNONCAT_FILES)}"
             )
-    folder = Path(path)
-    missing = [f for f in CATVNONCAT_FILES if not (folder / f).is_file()]
+    folder = as_path(path, name)
+    kinds = {f: file_kind(folder / f) for f in CATVNONCAT_FILES}
+    missing = [f for f, kind in kinds.items() if kind in (MISSING, FOLDER)]
     if missing:
         raise DataFileError(
             f"{folder} does not hold {' and '.join(missing)}: point --data (or {DATA_ENV}) "
             "at the folder with the course's cat files"
         )
+    for f, kind in kinds.items():
+        if kind == OTHER:
+            raise not_regular(folder / f, "the cat data")
     return folder
 
 
@@ -114,6 +125,8 @@ def _cat_arrays(file: Path, f, split: str, h5py) -> tuple[np.ndarray, np.ndarray
     nbytes = x.size * x.dtype.itemsize + y.size * y.dtype.itemsize
     if nbytes > _limits.MAX_H5_BYTES:
         raise bad(f"its arrays hold {nbytes} bytes, more than the {_limits.MAX_H5_BYTES} xpnet reads (xpnet.data.MAX_H5_BYTES)")
+    check_memory(nbytes + x.size * 8, f"{file}: its arrays, and X flattened from them",
+                 "use a machine with more memory", error=DataFileError)
     x_values, y_values = np.asarray(x), np.asarray(y).reshape(-1)
     if x_values.dtype != np.uint8 and x_values.size and (x_values.min() < 0 or x_values.max() > 255):
         raise bad(f"{x_key} holds values outside 0..255 ({x_values.min()} to {x_values.max()})")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 #: What the loaders' ``dtype=`` takes: the dtypes a model trains in.
 DTYPES = ("float32", "float64")
@@ -44,3 +44,20 @@ class Dataset:
     Y_test: np.ndarray
     classes: tuple[str, ...]
     name: str
+
+    def __post_init__(self) -> None:
+        """Class names, where given, name every class id Y holds: one name per id 0..K-1."""
+        if not isinstance(self.classes, tuple) or not all(isinstance(c, str) for c in self.classes):
+            raise ConfigError(f"classes must be a tuple of class names (str), got {self.classes!r}")
+        if not self.classes:
+            return
+        for key in ("Y_train", "Y_test"):
+            Y = getattr(self, key)
+            if isinstance(Y, np.ndarray) and Y.dtype.kind in "iu" and Y.ndim == 2 and Y.shape[0] == 1 and Y.size:
+                top = Y.max()
+                if top >= len(self.classes):
+                    raise DataError(
+                        f"{key} holds class id {top} but classes names only {len(self.classes)} "
+                        f"({', '.join(map(repr, self.classes[:5]))}{', ...' if len(self.classes) > 5 else ''}): "
+                        f"give one name per class id 0..{top}"
+                    )

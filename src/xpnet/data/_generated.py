@@ -2,60 +2,109 @@
 
 Each draw is seeded and returns X (2, m) float64 and Y (1, m) int64. As
 ``--data`` names (``flower`` and :data:`GENERATED`) a set trains on the draw
-``seed`` and tests on the draw ``seed + 1000``.
+``seed`` and tests on the draw ``seed + 1000`` (:data:`TEST_SEED_OFFSET`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-import numbers
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_finite, check_int, check_memory, check_seed
 from ..errors import ConfigError
+from . import _limits
 from ._dataset import Dataset, as_columns, float_dtype
+from ._inputs import memory_error
+
+#: A named set trains on the draw ``seed`` and tests on the draw ``seed + TEST_SEED_OFFSET``.
+TEST_SEED_OFFSET = 1000
 
 
 def planar_flower(m: int = 400, *, seed: int = 1, noise: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """The course's planar "flower": two classes of m/2 points each in 2-D.
+    """The course's planar "flower": two classes of m/2 points each in 2-D (the first takes
+    the odd one where m is odd).
 
     For class j the angle t runs evenly over [3.12·j, 3.12·(j+1)] plus
     Gaussian noise, the radius is r = 4·sin(4t) plus Gaussian noise, and the
     point is (r·sin t, r·cos t). Returns X (2, m) float64 and Y (1, m) int64.
     """
-    rng = np.random.RandomState(seed)
-    per_class = m // 2
-    X = np.zeros((2, 2 * per_class))
-    Y = np.zeros((1, 2 * per_class), dtype=np.int64)
-    for j in (0, 1):
-        ix = slice(per_class * j, per_class * (j + 1))
-        t = np.linspace(3.12 * j, 3.12 * (j + 1), per_class) + rng.randn(per_class) * noise
-        r = 4.0 * np.sin(4.0 * t) + rng.randn(per_class) * noise
-        X[0, ix] = r * np.sin(t)
-        X[1, ix] = r * np.cos(t)
-        Y[0, ix] = j
-    return X, Y
+    m, noise = _check_generated(m, 2, seed, "noise", noise)
+    sizes = _class_sizes(m, 2)
+    with _allocating(m):
+        rng = np.random.RandomState(seed)
+        X = np.zeros((2, m))
+        start = 0
+        for j, n in enumerate(sizes):
+            ix = slice(start, start + n)
+            t = np.linspace(3.12 * j, 3.12 * (j + 1), n) + rng.randn(n) * noise
+            r = 4.0 * np.sin(4.0 * t) + rng.randn(n) * noise
+            X[0, ix] = r * np.sin(t)
+            X[1, ix] = r * np.cos(t)
+            start += n
+        return _finite(X, _labels(sizes), "noise", noise)
 
 
 def flower_dataset(m: int = 400, *, seed: int = 1, dtype: str = "float32") -> Dataset:
-    """The flower set to train on (the course's draw, ``seed``) and a fresh draw to test on.
+    """The flower set to train on (the course's draw, ``seed``) and a fresh draw to test on (``seed + 1000``).
 
     The points are drawn in float64, as :func:`planar_flower` returns them, and
     handed over as X (2, m) in ``dtype``, each example contiguous.
     """
     dt = float_dtype(dtype)
+    check_seed(seed, offset=TEST_SEED_OFFSET)
     X_train, Y_train = planar_flower(m, seed=seed)
-    X_test, Y_test = planar_flower(m, seed=seed + 1000)
+    X_test, Y_test = planar_flower(m, seed=seed + TEST_SEED_OFFSET)
     return Dataset(as_columns(X_train, dt), Y_train, as_columns(X_test, dt), Y_test, ("red", "blue"), "flower")
 
 
-def _check_generated(m, classes: int, **non_negative: float) -> None:
-    check_int(classes, "classes", low=2, numpy=True, must="an integer >= 2")
-    check_int(m, "m", low=classes, numpy=True, must=f"an integer >= the number of classes ({classes})")
-    for name, value in non_negative.items():
-        if not isinstance(value, numbers.Real) or not value >= 0:
-            raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
+#: Bytes per example a draw holds at once: X's two float64 coordinates, Y's int64,
+#: and the draw's temporaries (noise, angles, radii) of about as much again.
+_BYTES_PER_EXAMPLE = 48
+
+
+def _check_generated(m, classes: int, seed, name: str, value) -> tuple[int, float]:
+    """Refuse settings no draw can honour: m an integer ≥ classes (each class at least one example)
+    and within memory, a seed RandomState takes, ``name`` (noise, spread) finite and ≥ 0.
+
+    Returns m as an int and ``value`` as a float.
+    """
+    classes = check_int(classes, "classes", low=2, numpy=True, must="an integer >= 2 (the number of classes)")
+    if classes > _limits.MAX_CLASSES:
+        raise ConfigError(
+            f"classes must be at most xpnet.data.MAX_CLASSES ({_limits.MAX_CLASSES:,}), got {classes!r}: "
+            "ask for fewer classes"
+        )
+    m = check_int(m, "m", low=classes, numpy=True,
+                  must=f"an integer >= the number of classes ({classes}), so each class gets an example")
+    check_memory(m * _BYTES_PER_EXAMPLE, f"m = {m:,} examples", "ask for fewer examples")
+    check_seed(seed)
+    return m, check_finite(value, name, at_least=0)
+
+
+def _finite(X: np.ndarray, Y: np.ndarray, name: str, value: float) -> tuple[np.ndarray, np.ndarray]:
+    """(X, Y), if every point is finite: a noise or spread near float64's largest (1e308) overflows."""
+    if not np.isfinite(X).all():
+        raise ConfigError(
+            f"{name} = {value!r} is so large that points overflow float64 (inf): choose a smaller {name} "
+            "(the points lie within a few units of the origin, so 10 is already a lot)"
+        )
+    return X, Y
+
+
+@contextlib.contextmanager
+def _allocating(m: int):
+    """A MemoryError while drawing (m fitted the machine's memory, not what was free) as a ConfigError.
+
+    NumPy's overflow warnings are off inside (np.errstate, which holds for this thread
+    only): a draw that overflows is refused by :func:`_finite`, with a message that says why.
+    """
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            yield
+    except MemoryError as exc:
+        raise memory_error(m * _BYTES_PER_EXAMPLE, f"m = {m:,} examples", "ask for fewer examples") from exc
 
 
 def _class_sizes(m: int, classes: int) -> list[int]:
@@ -77,18 +126,19 @@ def spiral(m: int = 300, *, classes: int = 3, seed: int = 0, noise: float = 0.2)
     Classes are in order, as balanced as m allows. Returns X (2, m) float64 and
     Y (1, m) int64.
     """
-    _check_generated(m, classes, noise=noise)
-    rng = np.random.RandomState(seed)
-    sizes = _class_sizes(m, classes)
-    X = np.empty((2, m))
-    start = 0
-    for k, n in enumerate(sizes):
-        r = np.linspace(0.0, 1.0, n)
-        t = np.linspace(4.0 * k, 4.0 * (k + 1), n) + rng.randn(n) * noise
-        X[0, start:start + n] = r * np.sin(t)
-        X[1, start:start + n] = r * np.cos(t)
-        start += n
-    return X, _labels(sizes)
+    m, noise = _check_generated(m, classes, seed, "noise", noise)
+    sizes = _class_sizes(m, int(classes))
+    with _allocating(m):
+        rng = np.random.RandomState(seed)
+        X = np.empty((2, m))
+        start = 0
+        for k, n in enumerate(sizes):
+            r = np.linspace(0.0, 1.0, n)
+            t = np.linspace(4.0 * k, 4.0 * (k + 1), n) + rng.randn(n) * noise
+            X[0, start:start + n] = r * np.sin(t)
+            X[1, start:start + n] = r * np.cos(t)
+            start += n
+        return _finite(X, _labels(sizes), "noise", noise)
 
 
 def moons(m: int = 400, *, seed: int = 0, noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -98,18 +148,19 @@ def moons(m: int = 400, *, seed: int = 0, noise: float = 0.1) -> tuple[np.ndarra
     (1, 0.5), each point moved by Gaussian noise of standard deviation ``noise``
     in both coordinates. Returns X (2, m) float64 and Y (1, m) int64.
     """
-    _check_generated(m, 2, noise=noise)
-    rng = np.random.RandomState(seed)
+    m, noise = _check_generated(m, 2, seed, "noise", noise)
     n_upper, n_lower = _class_sizes(m, 2)
-    t_upper = np.linspace(0.0, np.pi, n_upper)
-    t_lower = np.linspace(0.0, np.pi, n_lower)
-    X = np.concatenate(
-        [np.stack([np.cos(t_upper), np.sin(t_upper)]),
-         np.stack([1.0 - np.cos(t_lower), 0.5 - np.sin(t_lower)])],
-        axis=1,
-    )
-    X += rng.randn(2, m) * noise
-    return X, _labels([n_upper, n_lower])
+    with _allocating(m):
+        rng = np.random.RandomState(seed)
+        t_upper = np.linspace(0.0, np.pi, n_upper)
+        t_lower = np.linspace(0.0, np.pi, n_lower)
+        X = np.concatenate(
+            [np.stack([np.cos(t_upper), np.sin(t_upper)]),
+             np.stack([1.0 - np.cos(t_lower), 0.5 - np.sin(t_lower)])],
+            axis=1,
+        )
+        X += rng.randn(2, m) * noise
+        return _finite(X, _labels([n_upper, n_lower]), "noise", noise)
 
 
 def blob_centers(classes: int = 3) -> np.ndarray:
@@ -118,6 +169,12 @@ def blob_centers(classes: int = 3) -> np.ndarray:
     Six apart is six standard deviations at the default spread of 1, so the
     blobs barely touch and any sensible classifier separates them.
     """
+    classes = check_int(classes, "classes", low=2, numpy=True, must="an integer >= 2 (the number of classes)")
+    if classes > _limits.MAX_CLASSES:
+        raise ConfigError(
+            f"classes must be at most xpnet.data.MAX_CLASSES ({_limits.MAX_CLASSES:,}), got {classes!r}: "
+            "ask for fewer classes"
+        )
     radius = 3.0 / math.sin(math.pi / classes)
     angles = 2.0 * np.pi * np.arange(classes) / classes
     return radius * np.stack([np.cos(angles), np.sin(angles)])
@@ -129,12 +186,13 @@ def blobs(m: int = 300, *, classes: int = 3, seed: int = 0, spread: float = 1.0)
     Classes are in order, as balanced as m allows. Returns X (2, m) float64 and
     Y (1, m) int64.
     """
-    _check_generated(m, classes, spread=spread)
-    rng = np.random.RandomState(seed)
-    sizes = _class_sizes(m, classes)
-    Y = _labels(sizes)
-    X = blob_centers(classes)[:, Y[0]] + rng.randn(2, m) * spread
-    return X, Y
+    m, spread = _check_generated(m, classes, seed, "spread", spread)
+    sizes = _class_sizes(m, int(classes))
+    with _allocating(m):
+        rng = np.random.RandomState(seed)
+        Y = _labels(sizes)
+        X = blob_centers(classes)[:, Y[0]] + rng.randn(2, m) * spread
+        return _finite(X, Y, "spread", spread)
 
 
 #: Generated sets by name: (the draw, its class names). Train and test are independent draws.

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_int, check_memory
 from ..errors import DataFileError
 from . import _limits
 from ._dataset import Dataset, float_dtype
+from ._inputs import OTHER, REGULAR, file_kind, not_regular
+from ._inputs import folder as as_folder
 from ._npz_archive import read_exactly
 from ._preprocessing import flatten_images
 
@@ -43,8 +45,17 @@ def _idx_spellings(name: str) -> tuple[str, ...]:
 
 
 def _find_idx_file(folder: Path, name: str) -> Path | None:
-    """The file in ``folder`` by one of ``name``'s spellings (raw before gzipped, as torchvision leaves both)."""
-    return next((folder / n for n in _idx_spellings(name) if (folder / n).is_file()), None)
+    """The file in ``folder`` by one of ``name``'s spellings (raw before gzipped, as torchvision leaves both).
+
+    Found by ``os.stat``: one that is a named pipe, socket or device is refused, unopened.
+    """
+    for n in _idx_spellings(name):
+        kind = file_kind(folder / n)
+        if kind == OTHER:
+            raise not_regular(folder / n, "IDX data")
+        if kind == REGULAR:
+            return folder / n
+    return None
 
 
 def is_idx_folder(folder: Path) -> bool:
@@ -189,9 +200,7 @@ def load_idx(
     if max_bytes is None:
         max_bytes = _limits.MAX_IDX_BYTES
     max_bytes = check_int(max_bytes, "max_bytes", numpy=True, must="a positive whole number of bytes")
-    folder = Path(path)
-    if not folder.is_dir():
-        raise DataFileError(f"{folder} is not a folder: point it at the folder holding MNIST's four IDX files")
+    folder = as_folder(path, "point it at the folder holding MNIST's four IDX files")
     names = [name for pair in IDX_FILES.values() for name in pair]
     found = {name: _find_idx_file(folder, name) for name in names}
     missing = [name for name in names if found[name] is None]
@@ -231,6 +240,8 @@ def load_idx(
             "have one size; check that both come from the same data set"
         )
 
+    check_memory(total * (1 + dt.itemsize), f"{folder}: the IDX files' {total:,} bytes, and X from them in {dt}",
+                 "use dtype='float32', or a machine with more memory", error=DataFileError)
     arrays = {}
     for split, (images, labels) in headers.items():
         X = flatten_images(_idx_data(images, "images"), dtype=dt.name)

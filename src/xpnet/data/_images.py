@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .._checks import is_int
+from .._checks import check_memory, check_seed, is_int
 from ..errors import ConfigError, DataFileError
 from . import _limits
 from ._dataset import Dataset, float_dtype
+from ._inputs import FOLDER, OTHER, REGULAR, file_kind, listing, not_regular
+from ._inputs import folder as as_folder
 from ._preprocessing import check_test_fraction, flatten_images, held_out
 
 
-def _image_size(size) -> tuple[int, int]:
+def image_shape(size, name: str = "size") -> tuple[int, int]:
+    """``size`` as (height, width): two positive integers (one for a square); otherwise a
+    ConfigError naming ``name``. (Whether that many pixels per image fit in memory is
+    checked once the number of images is known.)"""
     pair = (size, size) if is_int(size, numpy=True) else tuple(size) if isinstance(size, (tuple, list)) else ()
     if len(pair) != 2 or not all(is_int(n, numpy=True) and n > 0 for n in pair):
-        raise ConfigError(f"size must be (height, width) in pixels, two positive integers, got {size!r}")
+        raise ConfigError(f"{name} must be (height, width) in pixels, two positive integers, got {size!r}")
     return int(pair[0]), int(pair[1])
 
 
 def visible_subfolders(folder: Path) -> list[Path]:
     """Subfolders, without hidden ones (.git, .ipynb_checkpoints), sorted by name."""
-    return sorted((d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: d.name)
+    return sorted((d for d in listing(folder) if not d.name.startswith(".") and file_kind(d) == FOLDER),
+                  key=lambda d: d.name)
 
 
 def _stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,11 +59,10 @@ def load_image_folder(
     files and folders are skipped, as are files of other types.
     """
     check_test_fraction(test_fraction)
-    float_dtype(dtype)
-    height, width = _image_size(size)
-    folder = Path(path)
-    if not folder.is_dir():
-        raise DataFileError(f"{folder} is not a folder: point it at a folder with one subfolder of images per class")
+    check_seed(seed)
+    dt = float_dtype(dtype)
+    height, width = image_shape(size)
+    folder = as_folder(path, "point it at a folder with one subfolder of images per class")
     try:
         from PIL import Image, ImageOps
     except ImportError as exc:
@@ -74,10 +77,7 @@ def load_image_folder(
     readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
     files, ids = [], []
     for k, class_folder in enumerate(class_folders):
-        images = sorted(
-            p for p in class_folder.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in readable
-        )
+        images = sorted(_image_files(class_folder, readable))
         if not images:
             raise DataFileError(
                 f"class folder {class_folder} holds no images (.png, .jpg, ...): add some, or remove the folder"
@@ -91,10 +91,13 @@ def load_image_folder(
     # X_test are flattened from two slices of one array of pixels, not gathered from X.
     slot = np.empty(len(files), dtype=np.intp)
     slot[np.concatenate([train, test])] = np.arange(len(files))
+    check_memory(len(files) * height * width * 3 * (1 + dt.itemsize),
+                 f"{len(files):,} images of {height}×{width} pixels (as uint8, then X in {dt})",
+                 "pass a smaller size=, or use dtype='float32'")
     pixels = np.empty((len(files), height, width, 3), dtype=np.uint8)
-    with _bounded_pillow(Image):
-        for i, file in enumerate(files):  # in the files' order, so the first bad one is named
-            pixels[slot[i]] = _read_image(file, width, height, Image, ImageOps)
+    limit = _pixel_limit(Image)  # read once, never set: Pillow's settings are the process's
+    for i, file in enumerate(files):  # in the files' order, so the first bad one is named
+        pixels[slot[i]] = _read_image(file, width, height, limit, Image, ImageOps)
 
     if test.size == 0:
         raise DataFileError(
@@ -107,35 +110,55 @@ def load_image_folder(
     )
 
 
-@contextlib.contextmanager
-def _bounded_pillow(Image):
-    """Pillow set to refuse what it would otherwise read silently wrong or without bound.
+def _image_files(class_folder: Path, readable: set[str]) -> list[Path]:
+    """The files of a class folder Pillow can open by their extension, without hidden ones.
 
-    For the duration: decompression bombs (more than :data:`MAX_IMAGE_PIXELS`,
-    or Pillow's own limit if lower) raise instead of warning, and truncated
-    images raise even where ``ImageFile.LOAD_TRUNCATED_IMAGES`` was switched on.
+    Found by ``os.stat``: a named pipe, socket or device with an image's name is
+    refused without being opened (reading a pipe would block).
     """
-    from PIL import ImageFile
+    files = []
+    for p in listing(class_folder):
+        if p.name.startswith(".") or p.suffix.lower() not in readable:
+            continue
+        kind = file_kind(p)
+        if kind == OTHER:
+            raise not_regular(p, "images")
+        if kind == REGULAR:
+            files.append(p)
+    return files
 
-    saved_pixels, saved_truncated = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
-    limit = _limits.MAX_IMAGE_PIXELS if saved_pixels is None else min(_limits.MAX_IMAGE_PIXELS, saved_pixels)
-    try:
-        Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = limit, False
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved_pixels, saved_truncated
+
+def _pixel_limit(Image) -> tuple[int, str]:
+    """The most pixels an image may have, and the setting that says so.
+
+    xpnet's :data:`MAX_IMAGE_PIXELS`, or Pillow's ``Image.MAX_IMAGE_PIXELS`` where
+    the caller set that lower. Pillow's is read, never set: it is the process's,
+    and other threads read it too. Pillow warns of a decompression bomb past its
+    own limit as it opens an image, and raises past twice that; an image within
+    the limit here never makes it do either.
+    """
+    ours, theirs = _limits.MAX_IMAGE_PIXELS, Image.MAX_IMAGE_PIXELS
+    if theirs is not None and theirs < ours:
+        return theirs, "PIL.Image.MAX_IMAGE_PIXELS"
+    return ours, "xpnet.data.MAX_IMAGE_PIXELS"
 
 
-def _read_image(file: Path, width: int, height: int, Image, ImageOps) -> np.ndarray:
-    """One image file as (height, width, 3) uint8, or a DataFileError naming the file."""
+def _read_image(file: Path, width: int, height: int, limit: tuple[int, str], Image, ImageOps) -> np.ndarray:
+    """One image file as (height, width, 3) uint8, or a DataFileError naming the file.
+
+    ``Image.open`` reads the header only: the size is checked against ``limit``
+    before any pixel is decoded. A truncated image is refused as Pillow refuses
+    it, unless the caller set ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` for the
+    process, which xpnet leaves as it is.
+    """
+    most, setting = limit
     try:
         with Image.open(file) as image:
-            if image.width * image.height > Image.MAX_IMAGE_PIXELS:  # formats Pillow does not check
+            pixels = max(1, image.width) * max(1, image.height)  # as Pillow counts them
+            if pixels > most:
                 raise DataFileError(
-                    f"{file} is {image.width}×{image.height} pixels, more than the {Image.MAX_IMAGE_PIXELS} "
-                    "xpnet reads (a decompression bomb?): shrink it, or raise xpnet.data.MAX_IMAGE_PIXELS"
+                    f"{file} is {image.width}×{image.height} pixels, more than the {most:,} xpnet reads "
+                    f"(a decompression bomb?): shrink it, or raise {setting}"
                 )
             # Cameras store the orientation apart from the pixels; apply it so photos stand upright.
             upright = ImageOps.exif_transpose(image).convert("RGB")
@@ -143,10 +166,13 @@ def _read_image(file: Path, width: int, height: int, Image, ImageOps) -> np.ndar
     except DataFileError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own limit (or the caller's warnings filter turning its warning into an error).
         raise DataFileError(
-            f"{file} is not a readable image: it is larger than the {Image.MAX_IMAGE_PIXELS} pixels xpnet "
-            f"reads (a decompression bomb?): {exc}"
+            f"{file} is not a readable image: Pillow refuses it as larger than PIL.Image.MAX_IMAGE_PIXELS "
+            f"({Image.MAX_IMAGE_PIXELS:,} pixels; a decompression bomb?): {exc}; shrink it, or raise that limit"
         ) from exc
+    except MemoryError as exc:
+        raise DataFileError(f"{file} is too large to decode in this machine's memory: shrink it") from exc
     except Exception as exc:  # OSError, SyntaxError, EOFError, struct.error, ... from a damaged file
         raise DataFileError(
             f"{file} is not a readable image ({exc}): remove it or replace it with a working copy"

@@ -21,11 +21,17 @@ NPZ_CHUNK_BYTES = 2**20
 MAX_H5_BYTES = 8 * 2**30
 #: The most pixels (width × height) of one image in an image folder: larger
 #: ones are refused as possible decompression bombs, before they are decoded.
-MAX_IMAGE_PIXELS = 89_478_485  # Pillow's default (2**30 bytes of RGBA / 4 / 3)
+#: At most Pillow's default (2**30 bytes of RGBA / 4 / 3): Pillow warns of a bomb past
+#: its own limit, so an image within this one never makes it warn.
+MAX_IMAGE_PIXELS = 89_478_485
 #: The most bytes the four IDX files of a folder may declare (their data, uncompressed),
 #: unless ``load_idx(..., max_bytes=)`` says otherwise: checked before anything is read.
 MAX_IDX_BYTES = 8 * 2**30
 
+#: The most classes a data set may have: a label of this or more (1e300, a uint64 that
+#: was -1) is refused as no class id, before anything is made for that many classes.
+MAX_CLASSES = 1_000_000
+
 #: The names above, which ``xpnet.data`` exposes and forwards assignments of.
 NAMES = ("MAX_NPZ_BYTES", "MAX_NPZ_RATIO", "NPZ_RATIO_MIN_BYTES", "NPZ_CHUNK_BYTES", "MAX_H5_BYTES",
-         "MAX_IMAGE_PIXELS", "MAX_IDX_BYTES")
+         "MAX_IMAGE_PIXELS", "MAX_IDX_BYTES", "MAX_CLASSES")

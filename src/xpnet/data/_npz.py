@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_int
-from ..errors import DataFileError
+from .._checks import check_int, check_memory, check_seed
+from ..errors import ConfigError, DataFileError
 from . import _limits
 from ._dataset import Dataset, as_columns, float_dtype
+from ._inputs import as_path, check_class_ids
 from ._npz_archive import NpyMember, npz_archive, npz_headers, npz_read, npz_X_blocks
 from ._preprocessing import check_test_fraction, held_out
 
@@ -67,13 +68,17 @@ def _npz_Y(path: Path, key: str, a: np.ndarray) -> np.ndarray:
 
 
 def _empty_columns(path: Path, key: str, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
-    """An uninitialized (n_x, m) array of ``dtype`` in Fortran order, or a DataFileError if it does not fit."""
+    """An uninitialized (n_x, m) array of ``dtype`` in Fortran order, or a DataFileError if it does not fit:
+    refused before allocating beyond this machine's memory, and where the allocation fails."""
+    smaller = "load it with dtype='float32', " if dtype == np.float64 else ""
+    need = math.prod(shape) * dtype.itemsize
+    check_memory(need, f"{path}: {key} of shape {shape} as {dtype}",
+                 f"{smaller}use a machine with more memory", error=DataFileError)
     try:
         return np.empty(shape, dtype=dtype, order="F")
     except MemoryError as exc:
-        smaller = "load it with dtype='float32', " if dtype == np.float64 else ""
         raise DataFileError(
-            f"{path}: {key} of shape {shape} needs {math.prod(shape) * dtype.itemsize} bytes as {dtype}, "
+            f"{path}: {key} of shape {shape} needs {need} bytes as {dtype}, "
             f"more than this machine can allocate: {smaller}free memory, or use a machine with more"
         ) from exc
 
@@ -112,11 +117,28 @@ def _npz_read_X(
             X_train[rows, at[to_train] - n_test] = block[:, to_train]
 
     finite = member.dtype.kind == "f"
+    narrowing = finite and member.dtype.itemsize > dtype.itemsize  # float64 (or wider) into float32
     for rows, columns, block in npz_X_blocks(path, archive, member):
         if finite and not np.isfinite(block).all():
             raise _npz_not_finite(path, member.key)
+        if narrowing:
+            block = _narrowed(path, member.key, block, dtype)
         put(rows, columns, block)
     return outputs
+
+
+def _narrowed(path: Path, key: str, a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Finite ``a`` in the narrower float ``dtype``, or a DataFileError where a value lies beyond
+    its range (1e300 would become inf in float32)."""
+    with np.errstate(over="ignore"):  # refused below, with a message; errstate holds for this thread only
+        narrow = a.astype(dtype)
+    if not np.isfinite(narrow).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(narrow))[0])
+        raise DataFileError(
+            f"{path}: {key} holds {a[index].item()!r}, beyond the range of {dtype} (±{np.finfo(dtype).max:.4g}): "
+            f"load it with dtype='float64', or rescale {key} before saving"
+        )
+    return narrow
 
 
 def _is_labels(Y: np.ndarray) -> bool:
@@ -126,6 +148,64 @@ def _is_labels(Y: np.ndarray) -> bool:
     if Y.dtype.kind in "bu":
         return True
     return bool(np.all(Y == np.round(Y)) and Y.min() >= 0)
+
+
+def _not_labels(Y: np.ndarray) -> str:
+    """Why Y (finite numbers) is no row of class ids, for a message."""
+    if Y.shape[0] != 1:
+        return f"it has {Y.shape[0]} rows"
+    fractional = Y != np.round(Y)
+    if fractional.any():
+        j = int(np.flatnonzero(fractional[0])[0])
+        return f"it holds {Y[0, j].item()!r} at column {j}"
+    j = int(np.argmin(Y[0]))
+    return f"it holds {Y[0, j].item()!r} at column {j}"
+
+
+def _class_names(path: Path, names: np.ndarray) -> tuple[str, ...]:
+    """The ``classes`` array's strings, or a DataFileError where bytes are no UTF-8 text."""
+    try:
+        return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist())
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{path}: classes holds bytes that are no UTF-8 text ({exc}): save the names as str"
+        ) from exc
+
+
+def _npz_classes(path: Path, archive, headers: dict, y_keys, Ys: list[np.ndarray]) -> tuple[bool, tuple[str, ...]]:
+    """Whether the Ys (as saved) are class ids, and the class names: ``classes`` or "0".."K-1".
+
+    The Ys decide together, so train and test get one dtype. Class ids are checked
+    here, before anything converts them to int64 (1e300 or a uint64 2**64 - 1 would
+    wrap to a negative id) and before a name is made for each class; a ``classes``
+    array must name every id, and comes only with class ids.
+    """
+    names = npz_read(path, archive, headers["classes"]) if "classes" in headers else None
+    if names is not None and (names.ndim != 1 or names.dtype.kind not in "US"):
+        raise DataFileError(
+            f"{path}: classes must be a 1-D array of strings, got dtype {names.dtype}, shape {names.shape}"
+        )
+    if not all(_is_labels(Y) for Y in Ys):
+        if names is not None:
+            key, Y = next((k, Y) for k, Y in zip(y_keys, Ys) if not _is_labels(Y))
+            raise DataFileError(
+                f"{path}: classes names classes, but {key} holds no class ids ({_not_labels(Y)}): class ids "
+                "are whole numbers 0..K-1 in one row; relabel them, or save no classes for regression targets"
+            )
+        return False, ()
+    for key, Y in zip(y_keys, Ys):
+        check_class_ids(Y, f"{path}: {key}", error=DataFileError)
+    tops = [int(Y.max()) for Y in Ys]
+    K = max(tops) + 1
+    if names is None:
+        return True, tuple(str(k) for k in range(K))
+    classes = _class_names(path, names)
+    if len(classes) < K:
+        raise DataFileError(
+            f"{path}: classes names {len(classes)} classes, but {y_keys[tops.index(K - 1)]} holds class id "
+            f"{K - 1}: save one name per class id 0..{K - 1}"
+        )
+    return True, classes
 
 
 def _check_same_m(path: Path, x_key: str, x_shape: tuple, y_key: str, y_shape: tuple) -> None:
@@ -153,8 +233,11 @@ def load_npz(
     ``dtype`` ("float32" or "float64"), each example contiguous (Fortran
     order). Each Y is (m,) or (1, m) of class ids 0..K-1 (0/1 for two
     classes), which become int64, or (n_y, m) of values (regression), which
-    come back in ``dtype``. An optional ``classes`` array of strings names the
-    classes. The data set's name is the file's stem.
+    come back in ``dtype``. Class ids must lie below :data:`MAX_CLASSES`
+    (checked before they are converted: 1e300 would wrap to a negative id). An
+    optional ``classes`` array of strings names the classes, one name per id
+    0..K-1 at least (with it, Y must be class ids). The data set's name is the
+    file's stem.
 
     Reading never unpickles and is bounded: a file that would expand to more
     than ``max_bytes`` (default :data:`MAX_NPZ_BYTES`) uncompressed, or a member
@@ -170,7 +253,8 @@ def load_npz(
         max_bytes = _limits.MAX_NPZ_BYTES
     max_bytes = check_int(max_bytes, "max_bytes", numpy=True, must="a positive whole number of bytes")
     check_test_fraction(test_fraction)
-    path = Path(path)
+    check_seed(seed)
+    path = as_path(path)
     with npz_archive(path) as archive:
         headers = npz_headers(path, archive, max_bytes, _NPZ_USED_KEYS)
         split_present = [k for k in NPZ_SPLIT_KEYS if k in headers]
@@ -192,6 +276,7 @@ def load_npz(
         Ys = [_npz_Y(path, k, npz_read(path, archive, headers[k])) for k in keys[1::2]]
         for member, y_key, Y in zip(x_members, keys[1::2], Ys):
             _check_same_m(path, member.key, member.shape, y_key, Y.shape)
+        labels, classes = _npz_classes(path, archive, headers, keys[1::2], Ys)
         if split_present:
             (train_shape, test_shape), (Y_train, Y_test) = (x.shape for x in x_members), Ys
             if train_shape[0] != test_shape[0]:
@@ -217,11 +302,12 @@ def load_npz(
             Y_train, Y_test = Ys[0][..., order[n_test:]], Ys[0][..., order[:n_test]]
         del Ys
 
-        names = npz_read(path, archive, headers["classes"]) if "classes" in headers else None
-        if names is not None and (names.ndim != 1 or names.dtype.kind not in "US"):
-            raise DataFileError(
-                f"{path}: classes must be a 1-D array of strings, got dtype {names.dtype}, shape {names.shape}"
-            )
+        if labels:
+            Y_train, Y_test = Y_train.astype(np.int64, copy=False), Y_test.astype(np.int64, copy=False)
+        else:
+            y_keys = keys[1::2] if split_present else ("Y", "Y")
+            Y_train, Y_test = (as_columns(_narrowed(path, key, Y, dt) if Y.dtype.kind == "f" else Y, dt)
+                               for Y, key in zip((Y_train, Y_test), y_keys))
 
         if split_present:
             (X_train,), (X_test,) = (_npz_read_X(path, archive, member, dt) for member in x_members)
@@ -229,16 +315,6 @@ def load_npz(
             X_train, X_test = _npz_read_X(path, archive, x_members[0], dt, split=(order, n_test))
             del order
 
-    classes: tuple[str, ...] = ()
-    # Train and test decide together, so both Ys get the same dtype.
-    if _is_labels(Y_train) and _is_labels(Y_test):
-        Y_train, Y_test = Y_train.astype(np.int64, copy=False), Y_test.astype(np.int64, copy=False)
-        K = int(max(Y_train.max(), Y_test.max())) + 1
-        classes = tuple(str(k) for k in range(K))
-    else:
-        Y_train, Y_test = as_columns(Y_train, dt), as_columns(Y_test, dt)
-    if names is not None:
-        classes = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist())
     return Dataset(X_train, Y_train, X_test, Y_test, classes, path.stem)
 
 
@@ -262,7 +338,11 @@ def read_npz_array(
     if max_bytes is None:
         max_bytes = _limits.MAX_NPZ_BYTES
     max_bytes = check_int(max_bytes, "max_bytes", numpy=True, must="a positive whole number of bytes")
-    path = Path(path)
+    if not isinstance(key, str) or not key:
+        raise ConfigError(f"key must be the name of the array in the .npz file (a str such as 'X'), got {key!r}")
+    if n_x is not None:
+        n_x = check_int(n_x, "n_x", numpy=True, must="None or a positive integer (the rows X must have)")
+    path = as_path(path)
     with npz_archive(path) as archive:
         headers = npz_headers(path, archive, max_bytes, frozenset({key}))
         if key not in headers:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import DataFileError
 from . import _limits
+from ._inputs import regular_file
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a member first; an empty archive
 
@@ -36,9 +37,12 @@ class NpyMember:
 
 @contextlib.contextmanager
 def npz_archive(path: Path):
-    """The .npz at ``path`` open as a zip archive, or a DataFileError saying what the file is instead."""
-    if not path.is_file():
-        raise DataFileError(f"{path} does not exist: check the path of the .npz file")
+    """The .npz at ``path`` open as a zip archive, or a DataFileError saying what the file is instead.
+
+    ``path`` is checked with ``os.stat`` first: a named pipe, socket or device
+    is refused without being opened.
+    """
+    path = regular_file(path, "an .npz file", "check the path of the .npz file")
     try:
         with open(path, "rb") as f:
             magic = f.read(6)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
+from .._checks import check_seed
 from ..errors import DataFileError
 from ._catvnoncat import CATVNONCAT_FILES, load_catvnoncat
 from ._dataset import Dataset, as_columns, float_dtype
-from ._generated import GENERATED, flower_dataset
+from ._generated import GENERATED, TEST_SEED_OFFSET, flower_dataset
 from ._idx import IDX_FILES, is_idx_folder, load_idx
-from ._images import load_image_folder, visible_subfolders
+from ._images import image_shape, load_image_folder, visible_subfolders
+from ._inputs import FOLDER, MISSING, OTHER, as_path, file_kind, not_regular
 from ._npz import load_npz
 from ._preprocessing import check_test_fraction
 
@@ -29,7 +30,8 @@ def load_dataset(
     """The data set a ``--data SPEC`` names, X in ``dtype`` ("float32" or "float64").
 
     - ``flower``, ``spiral``, ``moons``, ``blobs``: generated, trained on the
-      draw ``seed`` and tested on the draw ``seed + 1000``, as the flower set is.
+      draw ``seed`` and tested on the draw ``seed + 1000``, as the flower set is
+      (so ``seed`` is at most 2**32 − 1001 for them).
       The points are drawn in float64 and handed over in ``dtype``.
       The names win over a folder of the same name; write ``./spiral`` for that.
     - a path ending in ``.npz``: :func:`load_npz` (``test_fraction``, ``seed``).
@@ -44,21 +46,26 @@ def load_dataset(
     """
     dt = float_dtype(dtype)
     check_test_fraction(test_fraction)
+    check_seed(seed)
+    image_size = image_shape(image_size, "image_size")  # checked whatever spec is, so a bad one never passes unseen
+    if isinstance(spec, str) and (spec == "flower" or spec in GENERATED):
+        check_seed(seed, offset=TEST_SEED_OFFSET)
     if isinstance(spec, str) and spec == "flower":
         return flower_dataset(seed=seed, dtype=dtype)
     if isinstance(spec, str) and spec in GENERATED:
         draw, classes = GENERATED[spec]
         X_train, Y_train = draw(seed=seed)
-        X_test, Y_test = draw(seed=seed + 1000)
+        X_test, Y_test = draw(seed=seed + TEST_SEED_OFFSET)
         return Dataset(as_columns(X_train, dt), Y_train, as_columns(X_test, dt), Y_test, classes, spec)
     try:
-        path = Path(spec)
-    except TypeError as exc:
-        raise DataFileError(f"--data must be a name or a path, got {spec!r}; it takes {DATA_SPECS}") from exc
+        path = as_path(spec, "--data")
+    except DataFileError as exc:
+        raise DataFileError(f"{exc}; --data takes {DATA_SPECS}") from None
     if path.suffix.lower() == ".npz":
         return load_npz(path, test_fraction=test_fraction, seed=seed, dtype=dtype)
-    if path.is_dir():
-        if any((path / f).is_file() for f in CATVNONCAT_FILES):
+    kind = file_kind(path)
+    if kind == FOLDER:
+        if any(file_kind(path / f) != MISSING for f in CATVNONCAT_FILES):
             return load_catvnoncat(path, dtype=dtype)  # which says what is missing if only one file is there
         if is_idx_folder(path):
             return load_idx(path, dtype=dtype)  # which says what is missing if not all four are there
@@ -67,6 +74,8 @@ def load_dataset(
         raise DataFileError(
             f"{path} holds no cat h5 files, no IDX files and no class subfolders; --data takes {DATA_SPECS}"
         )
-    if not path.exists():
+    if kind == MISSING:
         raise DataFileError(f"{spec} is no known data set name and no existing path; --data takes {DATA_SPECS}")
+    if kind == OTHER:
+        raise not_regular(path, "data")
     raise DataFileError(f"{path} is a file xpnet does not read; --data takes {DATA_SPECS}")
