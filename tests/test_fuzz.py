@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import xpnet
 from xpnet import _backend, checkpoint, data
@@ -197,6 +198,9 @@ def sane_dataset(ds) -> None:
         assert X.ndim == 2 and Y.ndim == 2 and X.shape[1] == Y.shape[1] >= 1
         assert np.isfinite(X).all() and np.isfinite(Y).all()
     assert ds.X_train.shape[0] == ds.X_test.shape[0]
+    if ds.Y_train.dtype == np.int64:  # class ids: whole, from 0, each one named
+        ids = np.concatenate([ds.Y_train, ds.Y_test], axis=1)
+        assert ids.min() >= 0 and ids.max() < len(ds.classes) <= data.MAX_CLASSES
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +289,33 @@ def test_random_bytes_as_an_npz_file_load_or_raise_an_xpnet_error(folder, raw):
     path = folder / "random.npz"
     path.write_bytes(raw)
     attempt("npz (random bytes)", lambda: data.load_npz(path), sane_dataset)
+
+
+LABEL_DTYPES = [np.float64, np.float32, np.float16, np.int64, np.int32, np.int8, np.uint64, np.uint32,
+                np.uint8, np.bool_]
+
+
+@RANDOM
+@given(Y=st.one_of(hnp.arrays(st.sampled_from(LABEL_DTYPES), 6),
+                   hnp.arrays(st.sampled_from(LABEL_DTYPES[:-1]), 6, elements=st.integers(0, 5)),
+                   hnp.arrays(np.float64, 6, elements=st.sampled_from([0.0, 1.0, 2.0, 1e300, 2.0**63, -0.0]))),
+       names=st.one_of(st.none(), st.lists(st.text(st.characters(exclude_characters="\0"), max_size=3),
+                                           max_size=6)))
+def test_npz_labels_of_any_dtype_and_value_load_unwrapped_or_raise_an_xpnet_error(folder, Y, names):
+    """The ids are the labels as saved, never wrapped by the int64 conversion (1e300, 2**64 - 1),
+    and the classes name each of them. (No NUL in the names: NumPy's str arrays drop trailing ones.)"""
+    path = folder / "labels.npz"
+    arrays = dict(X=np.zeros((2, 6)), Y=Y) | ({} if names is None else {"classes": np.array(names, dtype=str)})
+    np.savez(path, **arrays)
+
+    def same_labels(ds):
+        sane_dataset(ds)
+        if ds.Y_train.dtype == np.int64:
+            got = sorted(np.concatenate([ds.Y_train, ds.Y_test], axis=1).ravel().tolist())
+            assert got == sorted(int(v) for v in Y.tolist()), (got, Y)
+            assert names is None or ds.classes == tuple(names)
+
+    attempt("npz (labels)", lambda: data.load_npz(path), same_labels)
 
 
 # -- (b) mutated valid files ------------------------------------------------------
