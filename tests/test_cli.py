@@ -250,12 +250,12 @@ def test_limit_threads_leaves_torch_unimported_unless_asked():
     assert run.returncode == 0, run.stderr
 
 
-@pytest.mark.parametrize("n", [0, -1, 1.5, True])
+@pytest.mark.parametrize("n", [0, -1, 1.5, True, 2**31])
 def test_limit_threads_refuses_what_is_not_a_positive_integer(n):
     from xpnet._threads import limit_threads
     from xpnet.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="threads must be an integer ≥ 1"):
+    with pytest.raises(ConfigError, match="threads must be an integer from 1 to 4096"):
         with limit_threads(n):
             pass
 
@@ -285,8 +285,8 @@ def test_train_runs_under_the_thread_limit_and_restores_it(monkeypatch, capsys):
 def test_threads_below_one_are_one_line_and_exit_code_2(command):
     run = xpnet(*command, "--threads", "0")
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert run.stderr == "xpnet: error: --threads must be an integer ≥ 1 (or left out for the " \
-                         "libraries' defaults), got 0\n"
+    assert run.stderr == "xpnet: error: --threads must be an integer from 1 to 4096 (or left " \
+                         "out for the libraries' defaults), got 0\n"
 
 
 def test_evaluate_and_predict_take_threads(tmp_path):

@@ -174,7 +174,7 @@ def _real(must: str, ok):
 _COUNT = _integer(1)
 _SEED = _integer(0, MAX_SEED)
 _DATA_SEED = _integer(0, MAX_DATA_SEED)
-_THREADS = _integer(1, note=" (or left out for the libraries' defaults)")
+_THREADS = _integer(1, 4096, note=" (or left out for the libraries' defaults)")
 _NON_NEGATIVE = _real("a finite number ≥ 0", lambda v: v >= 0.0)
 _POSITIVE = _real("a finite number > 0", lambda v: v > 0.0)
 _KEEP_PROB = _real("a number in (0, 1]", lambda v: 0.0 < v <= 1.0)

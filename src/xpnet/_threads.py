@@ -34,13 +34,17 @@ from typing import Iterator
 from .errors import ConfigError
 
 
+#: The most threads asked for that xpnet passes on (the libraries overflow on 2**31).
+MAX_THREADS = 4096
+
+
 def check_threads(n) -> int | None:
-    """``n`` if it is None or an integer ≥ 1; else a :class:`ConfigError` saying so."""
+    """``n`` if it is None or an integer in [1, MAX_THREADS]; else a :class:`ConfigError`."""
     if n is None:
         return None
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"threads must be an integer ≥ 1 (or left out for the libraries' "
-                          f"defaults), got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_THREADS:
+        raise ConfigError(f"threads must be an integer from 1 to {MAX_THREADS} (or left out for "
+                          f"the libraries' defaults), got {n!r}")
     return n
 
 
