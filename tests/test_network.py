@@ -5,6 +5,7 @@ test_gradients.py, and the in-place route against the pure one in test_workspace
 """
 
 import numpy as np
+import pytest
 
 import xpnet
 from xpnet import losses, network
@@ -31,3 +32,13 @@ def test_predict_proba_in_blocks_equals_one_pass(xp):
     blocks = network.predict_proba(params, X, net.architecture, xp=xp, block=4)
     assert_in_namespace(blocks, xp)
     np.testing.assert_allclose(to_numpy(blocks), to_numpy(whole), rtol=0, atol=1e-15)
+
+
+def test_the_cost_in_blocks_equals_one_pass(xp):
+    rng = np.random.RandomState(4)
+    arch = network.Architecture((3, 5, 4), (activation("tanh"),), losses.get("softmax"), l2=0.3)
+    params = tuple((asarray(rng.randn(n, k), xp), asarray(rng.randn(n, 1), xp))
+                   for k, n in ((3, 5), (5, 4)))
+    X, Y = asarray(rng.randn(3, 11), xp), asarray(np.eye(4)[:, rng.randint(0, 4, 11)], xp)
+    whole = float(network.cost(params, X, Y, arch, xp=xp))
+    assert float(network.cost(params, X, Y, arch, xp=xp, block=4)) == pytest.approx(whole, rel=1e-12)

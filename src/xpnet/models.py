@@ -407,7 +407,8 @@ class Network:
     def cost(self, X, Y) -> float:
         """The cost J of the current parameters on (X, Y), as a Python float."""
         X, Y, xp, device = self._inputs(X, Y)
-        return float(network.cost(self._params_in(xp, device), X, Y, self.architecture, xp=xp))
+        return float(network.cost(self._params_in(xp, device), X, Y, self.architecture, xp=xp,
+                                  block=network.PREDICT_BLOCK))
 
     @_in_precision
     def gradients(self, X, Y) -> list[tuple[Any, Any]]:

@@ -186,13 +186,28 @@ def cost_from_caches(params: Params, caches: Sequence[Cache], Y, arch: Architect
     return J
 
 
-def cost(params: Params, X, Y, arch: Architecture, *, xp, masks=None):
-    """The cost J (a 0-d array) of ``params`` on (X, Y), computed from Z[L]."""
-    _, caches = forward(params, X, arch, xp=xp, masks=masks)
-    return cost_from_caches(params, caches, Y, arch, xp=xp)
+def cost(params: Params, X, Y, arch: Architecture, *, xp, masks=None, block: int | None = None):
+    """The cost J (a 0-d array) of ``params`` on (X, Y), computed from Z[L].
+
+    With ``block``, the examples go through ``block`` columns at a time (no masks),
+    so that a large X never has all its activations at once: J is then the
+    blocks' losses weighted by their number of examples, plus the L2 term once.
+    """
+    m = Y.shape[1]
+    if block is None or m <= block:
+        _, caches = forward(params, X, arch, xp=xp, masks=masks)
+        return cost_from_caches(params, caches, Y, arch, xp=xp)
+    total = 0.0
+    for i in range(0, m, block):
+        j = min(i + block, m)
+        _, caches = forward(params, X[:, i:j], arch, xp=xp)
+        total = total + arch.output.cost(caches[-1].Z, Y[:, i:j], xp=xp) * (j - i)
+    J = total / m
+    return J + l2_penalty(params, arch, m, xp=xp) if arch.l2 else J
 
 
-#: Columns of X that :func:`predict_proba` sends through the network at once.
+#: Columns of X that :func:`predict_proba` (and the estimators' cost) send through the
+#: network at once.
 PREDICT_BLOCK = 4096
 
 
