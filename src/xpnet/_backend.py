@@ -243,6 +243,11 @@ def matmul_precision(precision: str = "full"):
     relative error in predictions), and CuPy does where CUPY_TF32=1.
     "tf32": JAX, PyTorch (CUDA) and CuPy run them on TF32 tensor cores, the
     explicit opt-in. CPUs have no TF32: there both are the same.
+
+    PyTorch and CuPy offer only process-wide switches: xpnet sets them while any
+    fit asks for TF32 and puts them back after the last (counted across
+    threads); a "full" fit on another thread meanwhile shares that setting.
+    JAX's is scoped to the thread.
     """
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -261,37 +266,56 @@ def matmul_precision(precision: str = "full"):
             # CuPy keeps one compute type per dtype for its cuBLAS products (2-D operands:
             # all of xpnet's); a change applies from the next product on.
             linalg = importlib.import_module("cupy._core._routines_linalg")
-            wanted = linalg.COMPUTE_TYPE_TF32 if tf32 else linalg.COMPUTE_TYPE_DEFAULT
-            previous = linalg.get_compute_type(np.float32)
-            if previous != wanted:
+            if tf32:  # counted across threads, as PyTorch's switch
+                stack.enter_context(_CUPY_TF32.held(
+                    lambda: linalg.get_compute_type(np.float32),
+                    lambda v: linalg.set_compute_type(np.float32, v), linalg.COMPUTE_TYPE_TF32))
+            elif linalg.get_compute_type(np.float32) != linalg.COMPUTE_TYPE_DEFAULT \
+                    and _CUPY_TF32.users == 0:
+                # TF32 by the user's CUPY_TF32=1, not by a fit: full precision for this one.
+                # (A fit asking for "full" while another thread's asks for TF32 shares the
+                # one process-wide setting: it runs in TF32 then, the one case not kept apart.)
+                previous = linalg.get_compute_type(np.float32)
                 stack.callback(linalg.set_compute_type, np.float32, previous)
-                linalg.set_compute_type(np.float32, wanted)
+                linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_DEFAULT)
         yield
 
 
-_TORCH_TF32_LOCK = threading.Lock()
-_torch_tf32_users = 0
-_torch_tf32_before = False
+class _CountedSwitch:
+    """A library's process-wide setting (PyTorch's TF32 flag, CuPy's compute type) set while
+    any fit asks for it and put back by the last one: fits on several threads leave it as
+    the first one found it. ``read()`` gives the setting, ``write(v)`` sets it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.users = 0
+        self.before = None
+
+    @contextlib.contextmanager
+    def held(self, read, write, value):
+        with self.lock:
+            if self.users == 0:
+                self.before = read()
+                write(value)
+            self.users += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.users -= 1
+                if self.users == 0:
+                    write(self.before)
 
 
-@contextlib.contextmanager
+_TORCH_TF32 = _CountedSwitch()
+_CUPY_TF32 = _CountedSwitch()
+
+
 def _torch_tf32(torch):
-    """PyTorch's TF32 switch on for the context; counted, so that fits on several threads
-    leave it as the first found it."""
-    global _torch_tf32_users, _torch_tf32_before
+    """PyTorch's TF32 switch on for the context (counted across threads)."""
     matmul = torch.backends.cuda.matmul
-    with _TORCH_TF32_LOCK:
-        if _torch_tf32_users == 0:
-            _torch_tf32_before = matmul.allow_tf32
-            matmul.allow_tf32 = True
-        _torch_tf32_users += 1
-    try:
-        yield
-    finally:
-        with _TORCH_TF32_LOCK:
-            _torch_tf32_users -= 1
-            if _torch_tf32_users == 0:
-                matmul.allow_tf32 = _torch_tf32_before
+    return _TORCH_TF32.held(lambda: matmul.allow_tf32,
+                            lambda v: setattr(matmul, "allow_tf32", v), True)
 
 
 def supports_inplace(xp: ModuleType) -> bool:
