@@ -6,7 +6,7 @@ namespace and the device from the user's arrays, names backends, and moves
 arrays between the host (NumPy) and the device; it holds the capability routes
 that depend on a library (the data's layout and gathers, the kernels that
 write into arrays, matrix-product precision, array kinds refused at the
-boundary). It runs to about 480 lines because every line of xpnet that knows
+boundary). It runs to about 500 lines because every line of xpnet that knows
 a particular array library is here, by design.
 """
 
