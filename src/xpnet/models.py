@@ -10,7 +10,6 @@ public API's documentation (the parameters of ``Network`` and ``fit``).
 from __future__ import annotations
 
 import functools
-import math
 import operator
 import os
 from typing import Any, Callable, Sequence
@@ -19,7 +18,7 @@ from . import _backend, _fitting, _model_file, _validation, activations, distrib
 from . import initializers, losses, network, optimizers
 from ._progress import Progress
 from ._random import TrainingRandom
-from ._checks import is_int, is_real
+from ._checks import check_finite, check_memory, is_int, is_real
 from .errors import ConfigError, DivergenceError, NotFittedError
 from .training import Examples, History, Hooks, TrainState, train
 
@@ -131,9 +130,8 @@ class Network:
         if seed is not None and not (is_int(seed) and 0 <= seed < 2**32):
             raise ConfigError(f"seed must be None or an integer in [0, 2**32), got {seed!r}")
         self.init, self.seed, self.dtype = init, seed, dtype
-        self.init_scale = _real(init_scale, "init_scale", "a finite number > 0",
-                                lambda v: v > 0.0 and math.isfinite(v))
-        self.l2 = _real(l2, "l2", "a finite number ≥ 0", lambda v: v >= 0.0 and math.isfinite(v))
+        self.init_scale = check_finite(init_scale, "init_scale", above=0)
+        self.l2 = check_finite(l2, "l2", at_least=0)
         self.keep_prob = _real(keep_prob, "keep_prob", "a number in (0, 1]",
                                lambda v: 0.0 < v <= 1.0, says="must lie in (0, 1]")
         if not isinstance(precision, str) or precision not in _backend.PRECISIONS:
@@ -492,16 +490,8 @@ def _check_allocatable(layer_dims, dtype: str) -> None:
     count = sum(n * n_prev + n for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]))
     # Drawn in float64, scaled (a second float64 array), then cast: at most this much.
     need = count * (16 + {"float32": 4, "float64": 8}[dtype])
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): nothing to go by
-        return
-    if need > memory:
-        raise ConfigError(
-            f"layer_dims {list(layer_dims)} make {count:,} parameters: drawing them needs "
-            f"{need:,} bytes, more than this machine's {memory:,} bytes of memory. "
-            "Choose smaller layers"
-        )
+    check_memory(need, f"layer_dims {list(layer_dims)} make {count:,} parameters: drawing them",
+                 "choose smaller layers")
 
 
 def _check_layer_dims(layer_dims) -> tuple:
