@@ -173,10 +173,18 @@ def test_inplace_route_writes_into_the_parameters_it_is_given():
     np.testing.assert_allclose(W, W0 - 0.1 * G1[0])
 
 
-@pytest.mark.parametrize("bad", [True, "0.1", None, [0.1], float("inf")])
+@pytest.mark.parametrize("bad", [True, "0.1", None, [], [0.1, "fast"], float("inf")])
 def test_a_learning_rate_that_is_no_number_is_refused(bad):
-    with pytest.raises(ConfigError, match="learning_rate"):
+    with pytest.raises(ConfigError, match="learning_rate|learning rate"):
         optimizers.get("sgd", bad)
+
+
+def test_a_list_of_learning_rates_is_refused_for_a_single_network():
+    xp = xpnet._backend.namespace_by_name("numpy")
+    opt = optimizers.gradient_descent([0.1, 0.2])
+    params = ((W0.copy(), b0.copy()),)
+    with pytest.raises(ConfigError, match="one per network of a stack"):
+        opt.update(params, (G1,), opt.init(params, xp=xp), xp=xp)
 
 
 @pytest.mark.parametrize("gives", [-0.1, float("nan"), "0.1", True])

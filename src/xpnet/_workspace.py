@@ -62,19 +62,43 @@ class Scratch:
             self._views[shape] = view
         return view
 
-    def row_blocks(self, *arrays) -> Iterator[tuple]:
-        """``arrays`` of one shape (n, k), as views of the same blocks of whole rows, each
-        of at most :data:`BLOCK` entries (at least one row): an elementwise rule applied
-        block by block gives the same bits as applied to the whole."""
-        n = arrays[0].shape[0]
-        rows = max(1, BLOCK // max(1, math.prod(arrays[0].shape[1:])))
+    def row_blocks(self, *arrays, rate=None) -> Iterator[tuple[tuple, Any]]:
+        """``arrays`` of one shape, as views of the same blocks of whole rows, each of at
+        most :data:`BLOCK` entries (at least one row), with the learning rate ``rate``
+        of the block: an elementwise rule applied block by block gives the same bits
+        as applied to the whole.
+
+        For a stack (K, n, k) a block is whole networks, or rows of one network, and
+        ``rate``, if an array (K, 1, 1) of one α per network, is cut to match; a number
+        goes with every block as it is.
+        """
+        first = arrays[0]
+        if first.ndim == 3:
+            yield from self._network_blocks(arrays, rate)
+            return
+        n = first.shape[0]
+        rows = max(1, BLOCK // max(1, math.prod(first.shape[1:])))
         if rows >= n:
-            yield arrays
+            yield arrays, rate
             return
         for start in range(0, n, rows):
             stop = min(start + rows, n)
-            yield tuple(a[start:stop, ...] for a in arrays)
+            yield tuple(a[start:stop, ...] for a in arrays), rate
 
+    def _network_blocks(self, arrays, rate) -> Iterator[tuple[tuple, Any]]:
+        K = arrays[0].shape[0]
+        per_network = math.prod(arrays[0].shape[1:])
+        shared = rate is None or isinstance(rate, (int, float))
+        if per_network <= BLOCK:
+            networks = max(1, BLOCK // per_network)
+            for start in range(0, K, networks):
+                stop = min(start + networks, K)
+                yield (tuple(a[start:stop, ...] for a in arrays),
+                       rate if shared else rate[start:stop, ...])
+            return
+        for k in range(K):
+            yield from self.row_blocks(*(a[k, ...] for a in arrays),
+                                       rate=rate if shared else rate[k, ...])
 
 class Workspace(Scratch):
     """A :class:`Scratch` and the gradient buffers: ``workspace[l - 1]`` is layer l's

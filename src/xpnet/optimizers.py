@@ -11,6 +11,10 @@ and each slot holds one array per parameter (momentum's v, RMSprop's s, ...).
 
 The learning rate α is a number or a schedule: a function of the update count
 t = 0, 1, 2, ... returning α (see :func:`step_decay`, :func:`exponential_decay`).
+For a stack of K networks (W of shape (K, n, n_prev), :mod:`xpnet.sweeps`) it
+may also be a list of K of them, one per network: the update then scales each
+network's step by its own α, an array (K, 1, 1) made on the device only when
+the rates change.
 
 | name     | update of each parameter θ with gradient dθ                           |
 |----------|------------------------------------------------------------------------|
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, Union
 
+from . import _backend
 from ._checks import check_finite, is_finite, is_real
 from ._workspace import Scratch
 from .errors import ConfigError
@@ -54,6 +59,11 @@ def _check_positive(value: float, what: str) -> float:
 
 
 def _as_schedule(learning_rate: LearningRate) -> Schedule:
+    if isinstance(learning_rate, (list, tuple)):
+        if not learning_rate:
+            raise ConfigError("learning_rate per network is an empty list: give one rate (or "
+                              "schedule) for each network of the stack")
+        return _PerNetwork(tuple(_as_schedule(rate) for rate in learning_rate))
     if callable(learning_rate):
         schedule = learning_rate
 
@@ -75,6 +85,34 @@ def _as_schedule(learning_rate: LearningRate) -> Schedule:
                           f"the update count), got {learning_rate!r}")
     alpha = _check_positive(learning_rate, "learning_rate")
     return lambda t: alpha
+
+
+class _PerNetwork:
+    """The learning rates of a stack's networks: ``rates(t)`` is a tuple of K numbers, and
+    ``rates.array(values, like)`` those as a (K, 1, 1) array of ``like``'s namespace,
+    dtype and device (made afresh only when the values change: a schedule's step, or
+    networks leaving the stack)."""
+
+    def __init__(self, schedules: tuple[Schedule, ...]):
+        self.schedules = schedules
+        self._made: tuple = (None, None, None)  # (values, like's dtype, the array)
+
+    def __call__(self, t: int) -> tuple[float, ...]:
+        return tuple(schedule(t) for schedule in self.schedules)
+
+    def array(self, values: tuple[float, ...], like, *, xp):
+        made_values, made_dtype, made = self._made
+        if like.ndim != 3:
+            raise ConfigError("a list of learning rates gives one per network of a stack "
+                              "(xpnet.Sweep): a single network takes one learning_rate")
+        if made_values != values or made_dtype != like.dtype or made.shape[0] != like.shape[0]:
+            if len(values) != like.shape[0]:
+                raise ConfigError(f"{len(values)} learning rates for a stack of "
+                                  f"{like.shape[0]} networks: give one per network")
+            made = xp.reshape(xp.asarray(values, dtype=like.dtype, device=_backend.device(like)),
+                              (-1, 1, 1))
+            self._made = (values, like.dtype, made)
+        return made
 
 
 def step_decay(initial: float, *, factor: float = 0.5, every: int = 1000) -> Schedule:
@@ -136,6 +174,8 @@ def _updater(apply: Callable, slot_names: tuple[str, ...], alpha: Schedule, *,
 
     def update(params, grads, state, *, xp, work: Scratch | None = None):
         a, t = alpha(state["count"]), state["count"] + 1
+        if isinstance(a, tuple):  # one α per network of a stack
+            a = alpha.array(a, params[0][0], xp=xp)
         if inplace and work is None:
             work = Scratch(params, xp=xp)
         new_params = []
@@ -149,8 +189,8 @@ def _updater(apply: Callable, slot_names: tuple[str, ...], alpha: Schedule, *,
                 elif blocks:
                     # Elementwise, so block by block gives the whole's bits; the one
                     # temporary is a block's size, not a W's.
-                    for views in work.row_blocks(theta, d, *slots):
-                        apply(*views, a=a, t=t, xp=xp, work=work)
+                    for views, a_block in work.row_blocks(theta, d, *slots, rate=a):
+                        apply(*views, a=a_block, t=t, xp=xp, work=work)
                 else:
                     theta, *slots = apply(theta, d, *slots, a=a, t=t, xp=xp, work=work)
                 pair.append((theta, slots))
