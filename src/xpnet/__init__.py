@@ -21,11 +21,13 @@ from ._version import __version__
 from .io import load
 from .models import LogisticRegression, Network
 from .plotting import plot_decision_boundary, plot_history
+from .sweeps import Sweep
 from .training import History
 
 __all__ = [
     "Network",
     "LogisticRegression",
+    "Sweep",
     "load",
     "History",
     "plot_history",

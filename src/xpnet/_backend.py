@@ -332,6 +332,20 @@ def on_accelerator(xp: ModuleType, device: Any) -> bool:
     return device is not None and "cpu" not in str(device).lower()
 
 
+def device_memory(xp: ModuleType, device: Any) -> int | None:
+    """The bytes of memory of ``device`` when it is a GPU (CuPy, PyTorch), or None: arrays
+    on a CPU live in the machine's memory (``_checks.machine_memory``)."""
+    if array_api_compat.is_cupy_namespace(xp):
+        cupy = importlib.import_module("cupy")
+        with cupy.cuda.Device(getattr(device, "id", device)):
+            return int(cupy.cuda.runtime.memGetInfo()[1])
+    if array_api_compat.is_torch_namespace(xp) and on_accelerator(xp, device):
+        torch = importlib.import_module("torch")
+        if str(device).startswith("cuda"):
+            return int(torch.cuda.mem_get_info(device)[1])
+    return None
+
+
 def to_host(x: Any) -> np.ndarray:
     """A NumPy copy (or view, where free) of array ``x`` from any backend or device."""
     if isinstance(x, np.ndarray):

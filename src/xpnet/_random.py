@@ -33,19 +33,28 @@ def counter_masks(key: int, step: int, sizes: Sequence[int], m: int, keep_prob: 
     ``columns`` (an integer array of ``xp`` on ``device``) gives only those
     columns k of the batch: a process of data-parallel training keeps its own; the
     masks are made on the device of ``columns`` then, unless ``device`` says otherwise.
+
+    ``keep_prob`` may be a tuple, one per network of a stack: the masks are then
+    (K, n[l], m), network k's thresholding the same hash at its own keep_prob, so
+    each network gets the masks its own fit would.
     """
     if device is None and columns is not None:
         device = _backend.device(columns)
     if columns is None:
         columns = xp.arange(m, dtype=xp.int64, device=device)
     columns = xp.reshape(columns, (1, -1))
-    threshold = int(keep_prob * 2**31)
+    if isinstance(keep_prob, tuple):
+        threshold = xp.reshape(xp.asarray([int(p * 2**31) for p in keep_prob], dtype=xp.int64,
+                                          device=device), (-1, 1, 1))
+        keep_prob = xp.reshape(xp.asarray(keep_prob, dtype=dtype, device=device), (-1, 1, 1))
+    else:
+        threshold = int(keep_prob * 2**31)
     step_stream = _mix((_mix(key & _MASK31) + (step & _MASK31)) & _MASK31)
     masks = []
     for l, n in enumerate(sizes, start=1):
         layer_stream = _mix((step_stream + l) & _MASK31)
         rows = xp.reshape(xp.arange(n, dtype=xp.int64, device=device), (-1, 1))
-        if _fused.enabled(xp):
+        if _fused.enabled(xp) and isinstance(threshold, int):
             masks.append(_fused.counter_mask(rows, columns, layer_stream, threshold, keep_prob,
                                              xp=xp, dtype=dtype))
             continue
@@ -76,7 +85,7 @@ class TrainingRandom:
         the data-parallel bookkeeping (``xpnet.distributed.Shard``) splits it."""
         return self.generator.permutation(m)
 
-    def dropout_masks(self, sizes: Sequence[int], m: int, keep_prob: float, *, step: int,
+    def dropout_masks(self, sizes: Sequence[int], m: int, keep_prob: float | tuple, *, step: int,
                       columns: np.ndarray | None = None) -> list:
         """D[l] for each hidden size n[l]: (n[l], m) arrays of 0 and 1/keep_prob (inverted
         dropout) for update ``step`` of a batch of m examples.
@@ -95,11 +104,15 @@ class TrainingRandom:
             return counter_masks(self.key, step, sizes, m, keep_prob, xp=self.xp,
                                  device=self.device, columns=columns,
                                  dtype=_backend.dtype_by_name(self.xp, self.dtype))
+        if isinstance(keep_prob, tuple):  # one per network of a stack: (K, n, m) masks
+            keep_prob = np.reshape(keep_prob, (-1, 1, 1))
         masks = []
         for n in sizes:
+            # The same draws whatever the keep probabilities: each network of a stack
+            # thresholds them at its own, as its own fit would.
             keep = self.generator.random((n, m)) < keep_prob
             if columns is not None:
-                keep = keep[:, columns]
+                keep = keep[..., columns]
             masks.append(_backend.from_host((keep / keep_prob).astype(self.dtype), self.xp, self.device))
         return masks
 

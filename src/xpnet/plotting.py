@@ -119,6 +119,39 @@ def plot_history(hist, path: str | os.PathLike | None = None, *, title: str | No
     return fig
 
 
+def plot_curves(histories, labels, path: str | os.PathLike | None = None, *,
+                metric: str = "cost", title: str | None = None):
+    """The learning curves of several :class:`~xpnet.training.History` objects (a sweep's
+    networks) on one axes: ``metric`` ("cost", "val_cost", "accuracy", ...) against
+    epochs or iterations, one line per history, labelled by ``labels``; returns the
+    Figure (saved at ``path`` too, as :func:`plot_history` does)."""
+    histories = list(histories)
+    drawn = [(h, label) for h, label in zip(histories, labels) if len(h)]
+    if not drawn:
+        raise DataError("no history has a record: nothing to plot")
+    recorded = {name for h, _ in drawn for name in ["cost", *h.metrics]}
+    if metric not in recorded:
+        raise ConfigError(f"no history recorded {metric!r}: choose one of "
+                          f"{', '.join(sorted(recorded))}")
+    fig = _new_figure(figsize=(7.2, 4.8), layout="constrained")
+    ax = fig.subplots()
+    by_epochs = any(h.epochs for h, _ in drawn)
+    for h, label in drawn:
+        if metric == "cost" or metric in h.metrics:
+            ax.plot(h.epochs if by_epochs else h.iterations, h[metric], label=label)
+    ax.set_xlabel("epoch" if by_epochs else "iteration")
+    ax.set_ylabel(metric)
+    if metric.endswith("cost") and all(v > 0 for h, _ in drawn if metric == "cost"
+                                       or metric in h.metrics for v in h[metric]):
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", ncols=max(1, len(drawn) // 12))
+    if title is not None:
+        fig.suptitle(title)
+    _save(fig, path)
+    return fig
+
+
 def plot_decision_boundary(net, X, Y, path: str | os.PathLike | None = None, *,
                            resolution: int = 200):
     """The regions ``net`` assigns to each class over the plane, and the points (X, Y).

@@ -217,12 +217,18 @@ class _Loop:
         self.update = model.optimizer.update
         self.val_predictions = None  # over all processes, counted at the first validation
 
+    def use(self, model: Model, params) -> None:
+        """Train ``model`` from here on: its in-place route (a workspace for ``params``)
+        where it has one and asks for it, else its pure update."""
+        self.model, self.arch = model, model.arch
+        self.workspace, self.update = None, model.optimizer.update
+        if model.inplace and model.optimizer.update_inplace:
+            self.workspace = Workspace(params, xp=self.xp)
+            self.update = functools.partial(model.optimizer.update_inplace, work=self.workspace)
+
     def run(self, state: TrainState, data: Examples) -> TrainState:
         plan = self.plan
-        if self.model.inplace and self.model.optimizer.update_inplace:
-            self.workspace = Workspace(state.params, xp=self.xp)
-            self.update = functools.partial(self.model.optimizer.update_inplace,
-                                            work=self.workspace)
+        self.use(self.model, state.params)
         state.last_finite_params = self.snapshot(state.params)
         by_epochs = plan.epochs is not None
         n_predictions = self.prediction_count(data.Y)
@@ -245,15 +251,22 @@ class _Loop:
             if recording:
                 J, hits = self.totals(measures.loss, measures.hits, data.m)
                 if by_epochs:  # the epoch's mean: each batch's L2 term weighted by its m
-                    J, where = J + float(measures.penalty_sum) / data.m, dict(
+                    J, where = J + self.to_host(measures.penalty_sum) / data.m, dict(
                         iteration=state.step, epoch=state.epoch)
                 else:
-                    J, where = J + float(measures.penalty), dict(iteration=i)
+                    J, where = J + self.to_host(measures.penalty), dict(iteration=i)
                 if self.record(state, J, hits, n_predictions, validation, described, **where):
                     break
             position = state.epoch if by_epochs else state.step
             if self.hooks.on_checkpoint and position % plan.checkpoint_every == 0:
                 self.hooks.on_checkpoint(state)
+        self.finish(state, by_epochs)
+        return state
+
+    def finish(self, state: TrainState, by_epochs: bool) -> None:
+        """The parameters a run ends with: the best record's under early stopping, else the
+        last, checked to be finite."""
+        plan = self.plan
         if plan.patience is not None and state.best_params is not None:
             state.params = state.best_params
         elif not by_epochs and state.step and not self.finite(state.params):
@@ -261,7 +274,6 @@ class _Loop:
             # last one are checked here, once.
             self.diverged(state, f"the parameters became NaN or inf in the last updates "
                                  f"(up to iteration {state.step - 1})", state.step - 1)
-        return state
 
     def batches(self, data: Examples, by_epochs: bool) -> Iterator[Batch]:
         """A round's batches: the whole set (iteration mode, or an epoch of one batch), or
@@ -286,7 +298,7 @@ class _Loop:
         """
         xp, arch, work = self.xp, self.arch, self.workspace
         masks = None
-        if arch.keep_prob < 1.0:
+        if arch.dropout:
             masks = self.random.dropout_masks(arch.layer_dims[1:-1], batch.m, arch.keep_prob,
                                               step=state.step, columns=batch.within)
         A_L, caches = network.forward(state.params, batch.X, arch, xp=xp, masks=masks, work=work)
@@ -294,7 +306,7 @@ class _Loop:
         if measure:
             loss, hits = self.local_measures(A_L, caches, batch.Y)
             penalty = (network.l2_penalty(state.params, arch, batch.m, xp=xp, out=work)
-                       if arch.l2 else 0.0)
+                       if arch.regularized else 0.0)
             measures = (loss, hits, penalty)
         # This process's share of the gradients (divided by the batch's global m), summed
         # over the processes, then the L2 term once.
@@ -315,6 +327,10 @@ class _Loop:
         loss = output.cost(caches[-1].Z, Y, xp=xp) * m_local if m_local else 0.0
         hits = losses.correct_count(output.name, A_L, Y, xp=xp) if output.classifier else None
         return loss, hits
+
+    def to_host(self, value) -> float:
+        """A record's 0-d device array (or number) as a Python float."""
+        return float(value)
 
     def totals(self, loss, hits, m: int) -> tuple[float, int | None]:
         """The mean loss over all ``m`` examples and the total correct count: summed over
@@ -381,8 +397,8 @@ class _Loop:
         A_L, caches = network.forward(params, X_val, arch, xp=xp)
         loss, hits = self.local_measures(A_L, caches, Y_val)
         J, hits = self.totals(loss, hits, m)
-        if arch.l2:
-            J += float(network.l2_penalty(params, arch, m, xp=xp))
+        if arch.regularized:
+            J = J + self.to_host(network.l2_penalty(params, arch, m, xp=xp))
         metrics = {"val_cost": J}
         if hits is not None:
             if self.val_predictions is None:
