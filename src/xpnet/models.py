@@ -330,6 +330,9 @@ class Network:
         plan = _fitting.plan(iterations, epochs, batch_size, record_every, early_stopping,
                              validation_data is not None or validation_split is not None,
                              checkpoint, checkpoint_every)
+        if isinstance(learning_rate, (list, tuple)):
+            raise ConfigError("a list of learning rates trains one network per rate: use "
+                              "xpnet.Sweep(net, learning_rate=[...]); fit takes one rate")
         opt = optimizers.get(optimizer, learning_rate)
         _fitting.callbacks(on_record, checkpoint, resume)
         seed = _fitting.shuffle_seed(shuffle_seed, default=self.seed)

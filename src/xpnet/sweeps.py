@@ -242,7 +242,7 @@ class Sweep:
         if top["outcome"] == DIVERGED:
             raise ConfigError("every network of the sweep diverged: try smaller learning rates "
                               "(or standardize X)")
-        return self.template(top["network"])
+        return self.network(top["network"])
 
     def plot(self, path: str | os.PathLike | None = None, *, metric: str = "cost",
              title: str | None = None):
