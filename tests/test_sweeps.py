@@ -297,3 +297,56 @@ def test_stack_memory_grows_linearly_in_K():
                          dropout=True, early_stopping=True) for K in (1, 2, 64)]
     assert sizes[1] == 2 * sizes[0] and sizes[2] == 64 * sizes[0]
     assert math.isclose(sizes[0] / 4, 86_031 * 6 + 8 * (209 * 4 + 50 * 2))
+
+
+# -- checkpoints --------------------------------------------------------------------------
+
+
+def interrupted_sweep(flower, flower_val, path, *, stop_after: int, **fit):
+    """A sweep stopped (by an exception in on_record) after ``stop_after`` records."""
+    seen = []
+
+    def stop(histories):
+        seen.append(1)
+        if len(seen) == stop_after:
+            raise KeyboardInterrupt
+
+    sweep = Sweep(template(), learning_rate=[0.05, 2.0, 8.0], seed=SEEDS, l2=[0.0, 0.01, 0.0])
+    with pytest.raises(KeyboardInterrupt):
+        sweep.fit(*flower, validation_data=flower_val, on_record=stop, checkpoint=path, **fit)
+    return sweep
+
+
+@pytest.mark.parametrize("fit", [
+    dict(iterations=400, record_every=20, checkpoint_every=20, early_stopping=2),
+    dict(epochs=12, batch_size=64, optimizer="adam"),
+])
+def test_a_resumed_sweep_ends_as_an_uninterrupted_one(flower, flower_val, tmp_path, fit):
+    path = tmp_path / "sweep.ckpt"
+    interrupted_sweep(flower, flower_val, path, stop_after=7, **fit)
+    resumed = Sweep(template(), learning_rate=[0.05, 2.0, 8.0], seed=SEEDS, l2=[0.0, 0.01, 0.0])
+    resumed.fit(*flower, validation_data=flower_val, resume=path, checkpoint=path, **fit)
+    whole = Sweep(template(), learning_rate=[0.05, 2.0, 8.0], seed=SEEDS, l2=[0.0, 0.01, 0.0])
+    whole.fit(*flower, validation_data=flower_val, checkpoint=tmp_path / "whole.ckpt", **fit)
+    assert resumed.outcomes == whole.outcomes
+    for k in range(3):
+        for pair, whole_pair in zip(resumed.network(k).params, whole.network(k).params):
+            for theta, theta_whole in zip(pair, whole_pair):
+                np.testing.assert_array_equal(theta, theta_whole)
+        assert resumed.histories[k] == whole.histories[k]
+
+
+def test_resuming_with_other_settings_is_refused(flower, flower_val, tmp_path):
+    path = tmp_path / "sweep.ckpt"
+    interrupted_sweep(flower, flower_val, path, stop_after=3, iterations=100, record_every=10)
+    other = Sweep(template(), learning_rate=[0.05, 2.0, 9.0], seed=SEEDS, l2=[0.0, 0.01, 0.0])
+    with pytest.raises(ConfigError, match="another network settings"):
+        other.fit(*flower, validation_data=flower_val, iterations=100, record_every=10,
+                  resume=path)
+
+
+def test_a_fit_checkpoint_is_not_a_sweep_checkpoint(flower, tmp_path):
+    path = tmp_path / "fit.ckpt"
+    template().fit(*flower, iterations=10, checkpoint=path)
+    with pytest.raises(xpnet.DataFileError, match="not an xpnet sweep checkpoint"):
+        Sweep(template(), learning_rate=[0.1, 0.2]).fit(*flower, iterations=10, resume=path)

@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _backend, _fitting, initializers, optimizers
+from . import _backend, _fitting, _stack_checkpoint, initializers, optimizers
 from ._checks import check_finite, count, is_int, is_real, machine_memory
 from ._progress import Progress
 from ._random import TrainingRandom
@@ -112,6 +112,8 @@ class Sweep:
             validation_split: float | None = None, early_stopping: int | None = None,
             shuffle_seed: int | None = None, verbose: bool = False,
             on_record: Callable[[list[History]], None] | None = None,
+            checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
+            resume: str | os.PathLike | None = None,
             backend: str | None = None, device: str = "auto") -> list[History]:
         """Train every network on X (n_x, m) and Y (n[L], m), where X lives, in one pass.
 
@@ -121,17 +123,25 @@ class Sweep:
         after each record. A network whose cost or parameters become NaN or inf is
         marked "diverged" in :attr:`outcomes` (why, in :attr:`divergences`) and keeps
         the parameters of its last finite record; the others go on.
+        ``checkpoint`` writes the whole sweep's state there every ``checkpoint_every``
+        updates or epochs and at the end, and ``resume`` goes on from such a file
+        (with the same data, template, settings and options).
 
         Returns the histories, one per network, also kept as :attr:`histories`.
         """
         net = self.template
         plan = _fitting.plan(iterations, epochs, batch_size, record_every, early_stopping,
                              validation_data is not None or validation_split is not None,
-                             None, None)
+                             checkpoint, checkpoint_every)
         name, hyperparameters = _optimizer(optimizer)
+        described = {"config": net.get_config(),
+                     "settings": _stack_checkpoint.describe_settings(self.settings),
+                     "optimizer": {"name": name, "hyperparameters": hyperparameters,
+                                   "slots": list(optimizers.SLOTS[name])},
+                     "plan": plan}
         for s in self.settings:  # each rate checked now, not at its first update
             optimizers.get(name, s.learning_rate, **hyperparameters)
-        _fitting.callbacks(on_record, None, None)
+        _fitting.callbacks(on_record, checkpoint, resume)
         seed = _fitting.shuffle_seed(shuffle_seed, default=net.seed)
         group = SingleProcess()
         with _backend.matmul_precision(net.precision):
@@ -148,15 +158,28 @@ class Sweep:
             stack = StackModel(net.architecture, name, hyperparameters, tuple(self.settings),
                                xp, dtype, device, inplace=_backend.supports_inplace(xp))
             self._check_memory(plan, data, validation, name, stack, xp, device)
-            params = self._initial_params(xp, device)
-            state = StackState.start(params, stack.model(range(len(self))).optimizer.init(
-                params, xp=xp))
-            progress = Progress(plan, data.m, enabled=verbose)
+            if resume is None:
+                params = self._initial_params(xp, device)
+                state = StackState.start(params, stack.model(range(len(self))).optimizer.init(
+                    params, xp=xp))
+            else:
+                state, random.state = _stack_checkpoint.load(resume, **described, xp=xp,
+                                                             device=device)
+            save = None
+            if checkpoint is not None:
+                def save(state: StackState) -> None:
+                    _stack_checkpoint.save(checkpoint, **described, state=state,
+                                           rng_state=random.state)
+
+            progress = Progress(plan, data.m, enabled=verbose, resumed=(state.step, state.epoch))
             hooks = Hooks(on_record=_fitting.both(on_record, _leading(progress.update)),
+                          on_checkpoint=save,
                           on_update=progress.advance if progress.enabled else None)
             try:
                 state = train_stack(state, data, plan, stack=stack, random=random,
                                     validation=validation, hooks=hooks)
+                if save is not None:
+                    save(state)
             finally:
                 progress.close()
         self.histories, self.outcomes = state.histories, state.outcomes
