@@ -93,3 +93,29 @@ def test_device_masks_of_a_processs_columns_are_those_of_the_whole_batch(monkeyp
         (whole,) = random.dropout_masks([4], 6, 0.5, step=step)
         np.testing.assert_array_equal(part, whole[:, columns])
     assert len(moved) == 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_counter_masks_of_a_stack_are_each_networks_own(xp, dtype):
+    keep_probs = (0.9, 0.5, 1.0)
+    stacked = masks(xp, keep_prob=keep_probs, dtype=dtype)
+    for k, p in enumerate(keep_probs):
+        for D_stack, D_own in zip(stacked, masks(xp, keep_prob=p, dtype=dtype)):
+            assert tuple(D_stack.shape) == (3, *D_own.shape)
+            np.testing.assert_array_equal(to_numpy(D_stack)[k], to_numpy(D_own))
+
+
+@pytest.mark.parametrize("on_device", [False, True])
+def test_training_random_gives_each_network_of_a_stack_its_own_fits_masks(on_device):
+    np_xp = _backend.namespace_by_name("numpy")
+    keep_probs = (0.8, 0.6)
+
+    def draw(keep_prob):
+        random = TrainingRandom(7, xp=np_xp, masks_on_device=on_device)
+        return [random.dropout_masks((5, 3), 40, keep_prob, step=s) for s in range(3)]
+
+    stacked = draw(keep_probs)
+    for k, p in enumerate(keep_probs):
+        for step_stack, step_own in zip(stacked, draw(p)):
+            for D_stack, D_own in zip(step_stack, step_own):
+                np.testing.assert_array_equal(D_stack[k], D_own)

@@ -16,7 +16,7 @@ The array API standard has no RNG. Two sources, both a function of the seed alon
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -43,10 +43,10 @@ def counter_masks(key: int, step: int, sizes: Sequence[int], m: int, keep_prob: 
     if columns is None:
         columns = xp.arange(m, dtype=xp.int64, device=device)
     columns = xp.reshape(columns, (1, -1))
-    if isinstance(keep_prob, tuple):
-        threshold = xp.reshape(xp.asarray([int(p * 2**31) for p in keep_prob], dtype=xp.int64,
-                                          device=device), (-1, 1, 1))
-        keep_prob = xp.reshape(xp.asarray(keep_prob, dtype=dtype, device=device), (-1, 1, 1))
+    if isinstance(keep_prob, StackThresholds):  # a stack's, already on the device
+        threshold, keep_prob = keep_prob
+    elif isinstance(keep_prob, tuple):
+        threshold, keep_prob = stack_thresholds(keep_prob, xp=xp, device=device, dtype=dtype)
     else:
         threshold = int(keep_prob * 2**31)
     step_stream = _mix((_mix(key & _MASK31) + (step & _MASK31)) & _MASK31)
@@ -61,6 +61,21 @@ def counter_masks(key: int, step: int, sizes: Sequence[int], m: int, keep_prob: 
         h = _mix((_mix((rows + layer_stream) & _MASK31) + columns) & _MASK31)
         masks.append(xp.astype(h < threshold, dtype) / keep_prob)
     return masks
+
+
+class StackThresholds(NamedTuple):
+    """A stack's keep probabilities as arrays (K, 1, 1) on the device: the hash thresholds
+    keep_prob·2**31 and the keep probabilities themselves (made once, not every step)."""
+
+    threshold: Any
+    keep_prob: Any
+
+
+def stack_thresholds(keep_prob: tuple, *, xp, device, dtype) -> StackThresholds:
+    return StackThresholds(
+        xp.reshape(xp.asarray([int(p * 2**31) for p in keep_prob], dtype=xp.int64,
+                              device=device), (-1, 1, 1)),
+        xp.reshape(xp.asarray(keep_prob, dtype=dtype, device=device), (-1, 1, 1)))
 
 
 class TrainingRandom:
@@ -79,6 +94,7 @@ class TrainingRandom:
         self.xp, self.device, self.dtype = xp, device, dtype
         self.masks_on_device = masks_on_device
         self._columns: tuple = (None, None)  # the last columns asked for, on the host and the device
+        self._thresholds: tuple = (None, None)  # a stack's keep probabilities, as StackThresholds
 
     def permutation(self, m: int) -> np.ndarray:
         """A shuffled order of the m examples: a NumPy integer array, on the host, where
@@ -101,6 +117,13 @@ class TrainingRandom:
                     self._columns = (columns, _backend.from_host(columns.astype(np.int64),
                                                                  self.xp, self.device))
                 columns = self._columns[1]
+            if isinstance(keep_prob, tuple) and not isinstance(keep_prob, StackThresholds):
+                # A stack's keep probabilities: moved to the device once, not every step.
+                if keep_prob != self._thresholds[0]:
+                    self._thresholds = (keep_prob, stack_thresholds(
+                        keep_prob, xp=self.xp, device=self.device,
+                        dtype=_backend.dtype_by_name(self.xp, self.dtype)))
+                keep_prob = self._thresholds[1]
             return counter_masks(self.key, step, sizes, m, keep_prob, xp=self.xp,
                                  device=self.device, columns=columns,
                                  dtype=_backend.dtype_by_name(self.xp, self.dtype))
