@@ -345,8 +345,8 @@ def test_values_out_of_range_are_one_line(capsys, argv, line):
      "xpnet evaluate has no option --dta: did you mean --data?", "xpnet evaluate"),
     (["bench", "--rep", "2"], "xpnet bench has no option --rep: did you mean --repeat?",
      "xpnet bench"),
-    (["trian"], "xpnet has no command 'trian': did you mean train? (commands: train, evaluate, "
-                "predict, info, gradcheck, bench)", "xpnet"),
+    (["trian"], "xpnet has no command 'trian': did you mean train? (commands: train, sweep, "
+                "evaluate, predict, info, gradcheck, bench)", "xpnet"),
     (["--learnig-rate", "0.1", "train"],
      "xpnet has no option --learnig-rate: a command's options go after it (xpnet train "
      "--learning-rate ...)", "xpnet"),

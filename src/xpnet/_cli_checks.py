@@ -76,16 +76,19 @@ def _check_plot_suffix(path: str, flag: str) -> None:
 
 
 def check_train_outputs(args) -> None:
-    """The folders train writes to, and the libraries it writes with: before any work."""
+    """The folders train (or sweep) writes to, and the libraries it writes with: before any
+    work."""
     for dest in ("save", "checkpoint"):
-        if getattr(args, dest):
+        if getattr(args, dest, None):
             check_output(getattr(args, dest), option(args, dest))
             _need("safetensors.numpy", option(args, dest), "save", "safetensors")
     for dest in ("plot", "plot_boundary"):
-        if getattr(args, dest):
+        if getattr(args, dest, None):
             check_output(getattr(args, dest), option(args, dest))
             _need("matplotlib.backends.backend_agg", option(args, dest), "plot", "matplotlib")
             _check_plot_suffix(getattr(args, dest), option(args, dest))
+    if getattr(args, "json", None):
+        check_output(args.json, option(args, "json"))
 
 
 def is_regression(Y: np.ndarray) -> bool:
@@ -167,7 +170,7 @@ def architecture(args, data, defaults: dict) -> tuple[list[int], list[str], str]
             raise ConfigError(f"{with_value(args, 'validation_split')} holds out {held} of the {m} "
                               f"training examples of {data_name(args)}, leaving {m - held} to "
                               "train on: choose a fraction that keeps both non-empty")
-    if args.plot_boundary and data.X_train.shape[0] != 2:
+    if getattr(args, "plot_boundary", None) and data.X_train.shape[0] != 2:
         raise ConfigError(f"{option(args, 'plot_boundary')} draws 2-D data, but {data_name(args)} "
                           f"has {data.X_train.shape[0]} features: leave --plot-boundary out")
     return layers, hidden, output

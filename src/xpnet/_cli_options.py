@@ -103,6 +103,8 @@ def _config_tokens(action, value) -> list[str] | None:
         return None if not isinstance(value, bool) else [option if value else action.option_strings[1]]
     kind, _ = _json_kind(action)
     if action.nargs in ("+", "*"):
+        if getattr(action, "one_or_more", False) and not isinstance(value, list):
+            value = [value]  # a sweep's setting: one value, or a list of them
         if not isinstance(value, list) or (action.nargs == "+" and not value):
             return None
         if not all(_fits(v, kind) and not (isinstance(v, str) and v.startswith("-")) for v in value):
@@ -113,24 +115,29 @@ def _config_tokens(action, value) -> list[str] | None:
     return [f"{option}={value}"]
 
 
-def _config_values(train: argparse.ArgumentParser, path: str) -> dict:
+def _config_values(command: argparse.ArgumentParser, path: str) -> dict:
     """The options of the config file at ``path``, each checked as on the command line."""
     config = _read_config(path)
-    actions = {a.dest: a for a in train._actions
+    actions = {a.dest: a for a in command._actions
                if a.option_strings and a.dest not in ("help", "config")}
-    values = {}
+    # Another long name of an option works too (sweep's "seeds" for its --seeds/--seed).
+    aliases = {name[2:].replace("-", "_"): a for a in actions.values()
+               for name in a.option_strings if name.startswith("--")}
+    values, keys = {}, {}
     for key, value in config.items():
         dest = key.replace("-", "_")
         if dest == "config":
             raise ConfigError(f"config file {path} names another config file: it holds options only")
-        action = actions.get(dest)
+        action = actions.get(dest) or aliases.get(dest)
+        dest = action.dest if action is not None else dest
         if action is None:
             names = [name.replace("_", "-") if "-" in key else name for name in actions]
             raise ConfigError(f"config file {path} has an unknown option {key!r}"
                               f"{did_you_mean(key, names)}")
         if dest in values:
-            raise ConfigError(f"config file {path} gives {key!r} twice (as {dest.replace('_', '-')} "
-                              f"and {dest})")
+            raise ConfigError(f"config file {path} gives {key!r} twice (as {keys[dest]} and "
+                              f"{key})")
+        keys[dest] = key
         tokens = _config_tokens(action, value)
         if tokens is None:
             if isinstance(action, argparse.BooleanOptionalAction):
@@ -138,11 +145,13 @@ def _config_values(train: argparse.ArgumentParser, path: str) -> dict:
             else:
                 _, must = _json_kind(action)
                 if action.nargs in ("+", "*"):
-                    must = f"a list of {must.replace('an integer', 'integers')}" + (
-                        ", e.g. [20, 7, 5]" if dest == "layers" else "")
+                    plural = must.replace('an integer', 'integers').replace('a number', 'numbers')
+                    must = (f"{must} or a list of {plural}" if getattr(action, "one_or_more", False)
+                            else f"a list of {plural}" + (
+                                ", e.g. [20, 7, 5]" if dest == "layers" else ""))
             raise ConfigError(f"config file {path}: {key!r} must be {must}, got {json.dumps(value)}")
         try:
-            parsed = train.parse_args(tokens)
+            parsed = command.parse_args(tokens)
         except UsageError as exc:
             message = str(exc)
             option = action.option_strings[0]
@@ -155,46 +164,87 @@ def _config_values(train: argparse.ArgumentParser, path: str) -> dict:
     return values
 
 
-def _train_options(top: argparse.ArgumentParser, argv) -> argparse.Namespace:
-    """train's options: command line, then config file, then defaults; ``given`` records
-    where each option a person gave came from."""
-    train = commands(top)["train"]
-    defaults = {a.dest: a.default for a in train._actions if a.dest != "help"}
-    for action in train._actions:
+def _training_options(top: argparse.ArgumentParser, argv, name: str) -> argparse.Namespace:
+    """The options of ``train`` or ``sweep`` (``name``): command line, then config file,
+    then defaults; ``given`` records where each option a person gave came from."""
+    command = commands(top)[name]
+    defaults = {a.dest: a.default for a in command._actions if a.dest != "help"}
+    for action in command._actions:
         action.default = argparse.SUPPRESS  # so that what was given is what is parsed
     try:
         given = vars(top.parse_args(argv))
     finally:
-        for action in train._actions:
+        for action in command._actions:
             action.default = defaults.get(action.dest, action.default)
     given.pop("command")
-    config = _config_values(train, given["config"]) if "config" in given else {}
+    config = _config_values(command, given["config"]) if "config" in given else {}
     # The command line's way of counting training replaces the config file's other one.
     for chosen, other in (("iterations", EPOCH_OPTIONS), ("epochs", ITERATION_OPTIONS)):
         if chosen in given:
             for dest in other:
                 config.pop(dest, None)
-    args = argparse.Namespace(command="train", **{**defaults, **config, **given})
+    args = argparse.Namespace(command=name, **{**defaults, **config, **given})
     args.given = {**{dest: f" (from {given['config']})" for dest in config},
                   **{dest: "" for dest in given}}
-    check_train_options(args)
+    args.option_names = {a.dest: a.option_strings[0] for a in command._actions
+                         if a.option_strings and a.option_strings[0].startswith("--")}
+    if name == "sweep":
+        check_sweep_options(args)
+    else:
+        check_train_options(args)
     return args
+
+
+def _name(args, dest: str) -> str:
+    return getattr(args, "option_names", {}).get(dest) or "--" + dest.replace("_", "-")
 
 
 def option(args, dest: str) -> str:
     """``--name`` of an option as the person gave it, with the config file it came from."""
-    return "--" + dest.replace("_", "-") + args.given.get(dest, "")
+    return _name(args, dest) + args.given.get(dest, "")
 
 
 def with_value(args, dest: str) -> str:
     """An option with its value as the person gave it: ``--layers 5 3``."""
     value = getattr(args, dest)
     shown = " ".join(map(str, value)) if isinstance(value, list) else value
-    return f"--{dest.replace('_', '-')} {shown}{args.given.get(dest, '')}"
+    return f"{_name(args, dest)} {shown}{args.given.get(dest, '')}"
 
 
 def check_train_options(args) -> None:
     """Refuse options that conflict, or that would be ignored, naming both."""
+    _check_counting(args)
+    if "early_stopping" in args.given and "validation_split" not in args.given:
+        raise ConfigError(f"{option(args, 'early_stopping')} watches the validation cost: give "
+                          "--validation-split too (the fraction of the training data held out)")
+    if args.resume and not args.checkpoint:
+        raise ConfigError(f"{option(args, 'resume')} goes on from --checkpoint PATH: give both")
+    _check_precision(args)
+    _check_outputs(args, ("save", "checkpoint", "plot", "plot_boundary"))
+
+
+#: The settings a sweep varies: each takes one value or several, every combination trained.
+SWEEP_SETTINGS = ("learning_rate", "l2", "keep_prob", "seed")
+
+
+def check_sweep_options(args) -> None:
+    """``check_train_options`` for ``sweep``: a sweep always has validation data (the test
+    set, or --validation-split), so --early-stopping needs nothing more; each value of a
+    setting it varies is given once."""
+    _check_counting(args)
+    for dest in SWEEP_SETTINGS:
+        values = getattr(args, dest) or []
+        twice = sorted({v for v in values if values.count(v) > 1})
+        if twice:
+            raise ConfigError(f"{with_value(args, dest)} gives {', '.join(map(str, twice))} more "
+                              "than once: give each value once (the sweep trains every "
+                              "combination of the values given)")
+    _check_precision(args)
+    _check_outputs(args, ("save", "plot", "json"))
+
+
+def _check_counting(args) -> None:
+    """The two ways of counting training, and the options of each."""
     given = args.given
     if "iterations" in given and "epochs" in given:
         raise ConfigError(f"give {option(args, 'iterations')} or {option(args, 'epochs')}, not "
@@ -206,15 +256,17 @@ def check_train_options(args) -> None:
     if "print_every" in given and "epochs" in given:
         raise ConfigError(f"{option(args, 'print_every')} counts iterations, but "
                           f"{option(args, 'epochs')} records every epoch: leave out one of them")
-    if "early_stopping" in given and "validation_split" not in given:
-        raise ConfigError(f"{option(args, 'early_stopping')} watches the validation cost: give "
-                          "--validation-split too (the fraction of the training data held out)")
-    if args.resume and not args.checkpoint:
-        raise ConfigError(f"{option(args, 'resume')} goes on from --checkpoint PATH: give both")
+
+
+def _check_precision(args) -> None:
     if args.precision == "tf32" and args.dtype != "float32":
         raise ConfigError(f"{with_value(args, 'precision')} multiplies float32 numbers on TF32 "
                           f"tensor cores: it needs --dtype float32, not {with_value(args, 'dtype')}")
-    outputs = [dest for dest in ("save", "checkpoint", "plot", "plot_boundary") if getattr(args, dest)]
+
+
+def _check_outputs(args, dests) -> None:
+    """No two of the files written are one file."""
+    outputs = [dest for dest in dests if getattr(args, dest)]
     for i, first in enumerate(outputs):
         for second in outputs[i + 1:]:
             if _same_file(getattr(args, first), getattr(args, second)):
@@ -248,7 +300,7 @@ def parse(argv) -> argparse.Namespace:
             raise UsageError(f"xpnet has no option {word}: a command's options go after it "
                              f"({example} ...)", top.format_usage())
     args = top.parse_args(argv)
-    if args.command == "train":
-        args = _train_options(top, argv)
+    if args.command in ("train", "sweep"):
+        args = _training_options(top, argv, args.command)
     args.parser = commands(top)[args.command]
     return args

@@ -34,10 +34,33 @@ EXAMPLES = """examples:
   xpnet train --data spiral --epochs 200 --batch-size 32 --optimizer adam --learning-rate 0.01
   xpnet train --data digits.npz --save model.safetensors --plot curves.png
   xpnet train --config run.json --backend torch --dtype float64
+  xpnet sweep --data spiral --learning-rate 0.01 0.1 --seeds 0 1 2 --epochs 50 --batch-size 32
   xpnet evaluate model.safetensors --data spiral
   xpnet predict model.safetensors new.npz --out predictions.npz
   xpnet info model.safetensors
   xpnet gradcheck --hidden relu tanh --output softmax
+"""
+
+SWEEP_DESCRIPTION = """\
+Train one network for every combination of the values of --learning-rate, --l2,
+--keep-prob and --seeds, all of one shape, in one pass as a stack (xpnet.Sweep):
+the same data, batches and shuffles, each network with its own settings. Then
+print a table of them, best first by validation accuracy (validation cost for
+regression), and the final figures of the best.
+
+The networks are ranked on the data's test set unless --validation-split holds
+out part of the training data instead (as it does, 0.2, for data without a test
+set). Ranked on the test set, the best network's test figures are optimistic:
+hold out a --validation-split to keep the test set for the end.
+"""
+
+SWEEP_EXAMPLES = """examples:
+  xpnet sweep --learning-rate 0.1 0.5 1.2 --seeds 1 2 3 --iterations 2000   the flower set
+  xpnet sweep --data ../shared/data/catvnoncat --layers 7 --learning-rate 0.001 0.01 0.1 \\
+              --seeds 0 1 2 --l2 0 0.1 --iterations 300
+  xpnet sweep --data spiral --epochs 50 --batch-size 32 --optimizer adam \\
+              --learning-rate 0.003 0.01 0.03 --keep-prob 0.8 1 --validation-split 0.2 \\
+              --early-stopping 5 --save best.safetensors --plot curves.png --json table.json
 """
 
 
@@ -111,11 +134,14 @@ class _Parser(argparse.ArgumentParser):
         for extra in extras:
             if extra.startswith("-") and not _is_number(extra):
                 word = extra.split("=", 1)[0]
+                elsewhere = getattr(self, "elsewhere", {}).get(word)
+                if elsewhere:
+                    raise UsageError(f"{self.prog} has no option {word}: {elsewhere}", usage)
                 raise UsageError(f"{self.prog} has no option {word}{did_you_mean(word, options)}",
                                  usage)
         word = extras[0]
         hint = ""
-        if self.prog.endswith(" train") and (word in ("flower", *_generated_names())
+        if self.prog.endswith((" train", " sweep")) and (word in ("flower", *_generated_names())
                                              or word.endswith(".npz") or os.path.isdir(word)):
             hint = f": did you mean --data {word}?"
         raise UsageError(f"{self.prog} takes no argument {word!r}{hint}", usage)
@@ -203,6 +229,104 @@ def _backend_options(parser: argparse.ArgumentParser) -> None:
                              "times faster than 2")
 
 
+def _several(action: argparse.Action) -> argparse.Action:
+    """Mark a sweep's option of one or more values: a config file may give it one value
+    or a list."""
+    action.one_or_more = True
+    return action
+
+
+def _training_options(command: argparse.ArgumentParser, *, sweep: bool) -> None:
+    """The options of ``train``, or of ``sweep``: the same, but for the settings a sweep
+    varies (``--learning-rate``, ``--l2``, ``--keep-prob``, ``--seeds``), which take one
+    or more values, and for the outputs (no checkpoint; ``--save`` keeps the best)."""
+    several = "+" if sweep else None
+    _common_data(command)
+    command.add_argument("--config", metavar="FILE",
+                         help="JSON (or TOML) file of options, e.g. {\"layers\": [20, 7, 5], "
+                              "\"optimizer\": \"adam\"}; each option given on the command line "
+                              "replaces the file's (--iterations its epochs and batch_size, "
+                              "--epochs its iterations and print_every)")
+    model = command.add_argument_group("model")
+    model.add_argument("--layers", type=_COUNT, nargs="+", metavar="N",
+                       help="hidden layer sizes (flower: 4; cat: 20 7 5; others: 16)")
+    model.add_argument("--hidden", nargs="+", metavar="NAME", choices=activations.NAMES,
+                       help=f"hidden activation, one or one per layer: {', '.join(activations.NAMES)}")
+    model.add_argument("--output", default="auto", choices=("auto", *losses.OUTPUTS),
+                       help="output unit: auto (sigmoid for 2 classes, softmax for more, linear "
+                            "for regression), sigmoid, softmax, linear")
+    model.add_argument("--init", choices=initializers.NAMES,
+                       help="weight initializer (flower: normal; cat: xavier; others: he)")
+    if sweep:
+        _several(model.add_argument(
+            "--l2", type=_NON_NEGATIVE, nargs="+", default=[0.0], metavar="λ",
+            help="L2 strengths λ to try (default: 0)"))
+        _several(model.add_argument(
+            "--keep-prob", type=_KEEP_PROB, nargs="+", default=[1.0], metavar="P",
+            help="dropout keep probabilities on hidden layers to try (default: 1, no "
+                 "dropout)"))
+        _several(model.add_argument(
+            "--seeds", "--seed", dest="seed", type=_SEED, nargs="+", default=[1], metavar="SEED",
+            help="seeds of the initial weights to try (default: 1); the shuffles and dropout "
+                 "masks of every network are drawn with the first"))
+    else:
+        model.add_argument("--l2", type=_NON_NEGATIVE, default=0.0, help="L2 strength λ (default: 0)")
+        model.add_argument("--keep-prob", type=_KEEP_PROB, default=1.0,
+                           help="dropout keep probability on hidden layers (default: 1, no dropout)")
+        model.add_argument("--seed", type=_SEED, default=1,
+                           help="seed of the weights and shuffles (default: 1)")
+    model.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    model.add_argument("--precision", default="full", choices=_backend.PRECISIONS,
+                       help="tf32: float32 products on TF32 tensor cores (NVIDIA GPUs from Ampere "
+                            "on; the same as full on a CPU)")
+    fit = command.add_argument_group("training")
+    fit.add_argument("--iterations", type=_COUNT,
+                     help="full-batch updates (flower: 10000; cat: 2500; others: 2000)")
+    fit.add_argument("--epochs", type=_COUNT, help="passes over the data, instead of --iterations")
+    fit.add_argument("--batch-size", type=_COUNT, help="mini-batch size, with --epochs")
+    fit.add_argument("--optimizer", default="sgd", choices=optimizers.NAMES, help="default: sgd")
+    if sweep:
+        _several(fit.add_argument(
+            "--learning-rate", type=_POSITIVE, nargs="+", metavar="α",
+            help="learning rates to try (flower: 1.2; cat: 0.0075; others: 0.1)"))
+        fit.add_argument("--validation-split", type=_FRACTION,
+                         help="fraction of the training data held out to rank the networks by "
+                              "(default: the data's test set ranks them; 0.2 where it has none)")
+        fit.add_argument("--early-stopping", type=_COUNT, metavar="PATIENCE",
+                         help="stop a network after this many records without a better "
+                              "validation cost; the others go on")
+    else:
+        fit.add_argument("--learning-rate", type=_POSITIVE,
+                         help="α (flower: 1.2; cat: 0.0075; others: 0.1)")
+        fit.add_argument("--validation-split", type=_FRACTION,
+                         help="fraction of the training data held out")
+        fit.add_argument("--early-stopping", type=_COUNT, metavar="PATIENCE",
+                         help="stop after this many records without a better validation cost "
+                              "(with --validation-split)")
+    fit.add_argument("--print-every", type=_COUNT, metavar="N",
+                     help="record and print the cost every N iterations (with --iterations; "
+                          "--epochs records every epoch)")
+    fit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="a progress bar with the latest record instead of one line per record "
+                          "(default: on when stderr is a terminal)")
+    out = command.add_argument_group("output")
+    if sweep:
+        out.add_argument("--save", metavar="PATH",
+                         help="save the best network (safetensors)")
+        out.add_argument("--plot", metavar="PNG",
+                         help="draw every network's learning curve to this file")
+        out.add_argument("--json", metavar="PATH",
+                         help="write the table, one object per network (best first), as JSON")
+        return
+    out.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
+    out.add_argument("--plot", metavar="PNG", help="draw the learning curves to this file")
+    out.add_argument("--plot-boundary", metavar="PNG",
+                     help="draw the decision regions over the training data (2-D data only)")
+    out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint while training")
+    out.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
+                     help="go on from --checkpoint if it exists")
+
+
 def parser() -> argparse.ArgumentParser:
     """xpnet's parser: its commands and their options."""
     top = _Parser(
@@ -215,58 +339,18 @@ def parser() -> argparse.ArgumentParser:
 
     train = subcommands.add_parser("train", help="train a network, report cost and accuracy",
                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common_data(train)
-    train.add_argument("--config", metavar="FILE",
-                       help="JSON (or TOML) file of options, e.g. {\"layers\": [20, 7, 5], "
-                            "\"optimizer\": \"adam\"}; each option given on the command line "
-                            "replaces the file's (--iterations its epochs and batch_size, "
-                            "--epochs its iterations and print_every)")
-    model = train.add_argument_group("model")
-    model.add_argument("--layers", type=_COUNT, nargs="+", metavar="N",
-                       help="hidden layer sizes (flower: 4; cat: 20 7 5; others: 16)")
-    model.add_argument("--hidden", nargs="+", metavar="NAME", choices=activations.NAMES,
-                       help=f"hidden activation, one or one per layer: {', '.join(activations.NAMES)}")
-    model.add_argument("--output", default="auto", choices=("auto", *losses.OUTPUTS),
-                       help="output unit: auto (sigmoid for 2 classes, softmax for more, linear "
-                            "for regression), sigmoid, softmax, linear")
-    model.add_argument("--init", choices=initializers.NAMES,
-                       help="weight initializer (flower: normal; cat: xavier; others: he)")
-    model.add_argument("--l2", type=_NON_NEGATIVE, default=0.0, help="L2 strength λ (default: 0)")
-    model.add_argument("--keep-prob", type=_KEEP_PROB, default=1.0,
-                       help="dropout keep probability on hidden layers (default: 1, no dropout)")
-    model.add_argument("--seed", type=_SEED, default=1,
-                       help="seed of the weights and shuffles (default: 1)")
-    model.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    model.add_argument("--precision", default="full", choices=_backend.PRECISIONS,
-                       help="tf32: float32 products on TF32 tensor cores (NVIDIA GPUs from Ampere "
-                            "on; the same as full on a CPU)")
-    fit = train.add_argument_group("training")
-    fit.add_argument("--iterations", type=_COUNT,
-                     help="full-batch updates (flower: 10000; cat: 2500; others: 2000)")
-    fit.add_argument("--epochs", type=_COUNT, help="passes over the data, instead of --iterations")
-    fit.add_argument("--batch-size", type=_COUNT, help="mini-batch size, with --epochs")
-    fit.add_argument("--optimizer", default="sgd", choices=optimizers.NAMES, help="default: sgd")
-    fit.add_argument("--learning-rate", type=_POSITIVE,
-                     help="α (flower: 1.2; cat: 0.0075; others: 0.1)")
-    fit.add_argument("--validation-split", type=_FRACTION,
-                     help="fraction of the training data held out")
-    fit.add_argument("--early-stopping", type=_COUNT, metavar="PATIENCE",
-                     help="stop after this many records without a better validation cost "
-                          "(with --validation-split)")
-    fit.add_argument("--print-every", type=_COUNT, metavar="N",
-                     help="record and print the cost every N iterations (with --iterations; "
-                          "--epochs records every epoch)")
-    fit.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="a progress bar with the latest record instead of one line per record "
-                          "(default: on when stderr is a terminal)")
-    out = train.add_argument_group("output")
-    out.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
-    out.add_argument("--plot", metavar="PNG", help="draw the learning curves to this file")
-    out.add_argument("--plot-boundary", metavar="PNG",
-                     help="draw the decision regions over the training data (2-D data only)")
-    out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint while training")
-    out.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
-                     help="go on from --checkpoint if it exists")
+    _training_options(train, sweep=False)
+    sweep = subcommands.add_parser(
+        "sweep", help="train many networks of one shape in one pass, compare them",
+        description=SWEEP_DESCRIPTION, epilog=SWEEP_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _training_options(sweep, sweep=True)
+    sweep.elsewhere = {  # train's options that a sweep has not, and why
+        "--checkpoint": "a sweep writes no checkpoint (xpnet train does)",
+        "--resume": "a sweep writes no checkpoint to resume from (xpnet train does)",
+        "--plot-boundary": "it is xpnet train's (train the best settings with it to draw "
+                           "their decision regions)",
+    }
 
     evaluate = subcommands.add_parser("evaluate", help="cost and accuracy of a saved model on a data set")
     evaluate.add_argument("model", help="a model file written by --save")

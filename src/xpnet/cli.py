@@ -1,4 +1,4 @@
-"""The command line: ``xpnet train | evaluate | predict | info | gradcheck | bench``.
+"""The command line: ``xpnet train | sweep | evaluate | predict | info | gradcheck | bench``.
 
 Every error a user can cause is one line on stderr, ``xpnet: error: ...``,
 and exit status 2: no traceback, OS errors included. A mistyped command or
@@ -15,6 +15,12 @@ Python API are shown with the command line's option names.
 ``train`` prints a line per record (or a progress bar on a terminal), then says
 what the figures are: a record's cost is that of the parameters before its
 update; the final costs and accuracies, printed last, those after the last one.
+
+``sweep`` takes train's options, but ``--learning-rate``, ``--l2``,
+``--keep-prob`` and ``--seeds`` each take one value or more: it trains every
+combination in one pass (:class:`xpnet.Sweep`), ranks them on validation data
+(the data's test set, or ``--validation-split`` of the training data) and
+prints the table, then the best network's final figures.
 
 Started by an MPI launcher (``mpirun -n 2 xpnet train ...``), ``train`` is
 data-parallel (see :mod:`xpnet.distributed`): each process trains on its share
@@ -201,6 +207,149 @@ def _print_scores(net, X_train, Y_train, X_test, Y_test) -> None:
         print(f"test R²:  {net.score(X_test, Y_test):.4f}")
 
 
+# -- sweep ----------------------------------------------------------------------------
+
+
+def sweep(args: argparse.Namespace, group=None) -> None:
+    """Train every combination of the settings given in one pass; print the table."""
+    if group is not None:
+        refused = ConfigError("xpnet sweep trains in one process, its networks as one stack: "
+                              "start it without mpirun (data-parallel training is xpnet train's)")
+        refused.raised_by_every_process = True  # each process ends alike: none is left waiting
+        raise refused
+    check_train_outputs(args)
+    with limit_threads(args.threads, torch=args.backend == "torch"):
+        from .models import Network
+        from .sweeps import Sweep
+
+        target = _backend.resolve_target(args.backend, args.device)
+        data = _load_data(args, args.dtype)
+        defaults = DEFAULTS.get(data.name, GENERIC)
+        on_test_set = args.validation_split is None and data.X_test.shape[1] > 0
+        if args.validation_split is None and not on_test_set:
+            args.validation_split = 0.2  # no test set to rank on: hold out training data
+        layers, hidden, output = architecture(args, data, defaults)
+        n_y = (data_classes(data) if output == "softmax" and data.Y_train.shape[0] == 1
+               else data.Y_train.shape[0])
+        rates = args.learning_rate or [defaults["learning_rate"]]
+        net = Network([data.X_train.shape[0], *layers, n_y],
+                      hidden=hidden[0] if len(hidden) == 1 else hidden, output=output,
+                      init=args.init or defaults["init"], seed=args.seed[0], dtype=args.dtype,
+                      precision=args.precision, l2=args.l2[0], keep_prob=args.keep_prob[0])
+        grid = Sweep.grid(net, learning_rate=rates, l2=args.l2, keep_prob=args.keep_prob,
+                          seed=args.seed)
+
+        X_train, Y_train, X_test, Y_test = (
+            target.put(a) for a in (data.X_train, data.Y_train, data.X_test, data.Y_test))
+        print(f"{data.name}: X_train {tuple(X_train.shape)}, X_test {tuple(X_test.shape)}; "
+              f"{len(grid)} networks {net!r} on {args.backend} ({target.label})")
+        lists = [f"--learning-rate {_values(rates)}", f"--l2 {_values(args.l2)}",
+                 f"--keep-prob {_values(args.keep_prob)}", f"--seeds {_values(args.seed)}"]
+        print(f"every combination of {' × '.join(lists)}")
+        if on_test_set:
+            print(f"validation: the test set ({X_test.shape[1]} examples) ranks the networks")
+        else:
+            print(f"validation: {args.validation_split:g} of the training examples held out "
+                  f"(--validation-split {args.validation_split:g}) rank the networks")
+
+        by_epochs = args.epochs is not None
+        schedule = dict(epochs=args.epochs, batch_size=args.batch_size) if by_epochs else dict(
+            iterations=args.iterations or defaults["iterations"],
+            record_every=args.print_every or defaults["print_every"])
+        progress = sys.stderr.isatty() if args.progress is None else args.progress
+        start = time.perf_counter()
+        grid.fit(X_train, Y_train, **schedule, optimizer=args.optimizer,
+                 validation_data=(X_test, Y_test) if on_test_set else None,
+                 validation_split=None if on_test_set else args.validation_split,
+                 early_stopping=args.early_stopping, verbose=progress,
+                 on_record=None if progress else _sweep_report(by_epochs))
+        seconds = time.perf_counter() - start
+        print(f"trained {len(grid)} networks in {seconds:.2f} s")
+        _sweep_notes(args, by_epochs, net.output.classifier, on_test_set)
+        results = grid.results()
+        print(results)
+        for k, why in sorted(grid.divergences.items()):
+            print(f"network {k} diverged: {why}")
+        top = results.rows[0]
+        if args.json:
+            with open(args.json, "w") as f:
+                shared = {key: value for key, value in net.get_config().items()
+                          if key not in ("seed", "l2", "keep_prob")}  # each network's own
+                json.dump({"data": data.name, "network": shared,
+                           "ranked_by": "test set" if on_test_set else "validation split",
+                           "rows": results.rows}, f, indent=1)
+                f.write("\n")
+            print(f"table written to {args.json}")
+        if args.plot:
+            grid.plot(args.plot, title=f"{data.name}: {len(grid)} networks "
+                                       f"{list(net.layer_dims)}, {args.optimizer}")
+            print(f"learning curves drawn to {args.plot}")
+        if top["outcome"] == "diverged":
+            raise ConfigError(f"every network of the sweep diverged: try smaller values of "
+                              f"--learning-rate than {_values(rates)} (or standardize X)")
+        best = grid.network(top["network"])
+        settings = ", ".join(f"{name} {_values([top[key]])}" for name, key in (
+            ("--learning-rate", "learning_rate"), ("--l2", "l2"), ("--keep-prob", "keep_prob"),
+            ("--seed", "seed")))
+        print(f"best: network {top['network']} ({settings}), {top['outcome']}; "
+              + ("its final figures (the test set chose it: its test figures are optimistic)"
+                 if on_test_set else "its final figures"))
+        _print_scores(best, X_train, Y_train, X_test, Y_test)
+        if args.save:
+            best.save(args.save)
+            print(f"best network saved to {args.save}")
+
+
+def _values(values) -> str:
+    return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def _sweep_report(by_epochs: bool):
+    """``on_record`` for a sweep: one line per record, the range of the networks' figures."""
+
+    printed = [0]  # records so far, over all the networks
+
+    def report(histories) -> None:
+        records = sum(len(h) for h in histories)
+        if records == printed[0]:
+            return  # every network still training left the stack at this record
+        printed[0] = records
+        latest = max(len(h) for h in histories)
+        current = [h for h in histories if len(h) == latest]
+        h = current[0]
+        where = (f"epoch {h.epochs[-1]:>5}" if by_epochs else f"iteration {h.iterations[-1]:>6}")
+        costs = [c.costs[-1] for c in current]
+        line = f"{where}: {len(current):>3} networks, cost {min(costs):.6f} to {max(costs):.6f}"
+        if "val_accuracy" in h.metrics:
+            line += f", best val_accuracy {max(c['val_accuracy'][-1] for c in current):.4f}"
+        elif "val_cost" in h.metrics:
+            line += f", best val_cost {min(c['val_cost'][-1] for c in current):.6f}"
+        print(line, flush=True)
+
+    return report
+
+
+def _sweep_notes(args, by_epochs: bool, classifier: bool, on_test_set: bool) -> None:
+    """What the figures of the table are."""
+    figures = "cost and accuracy" if classifier else "cost"
+    if by_epochs:
+        print(f"records: an epoch's {figures} are the means over its mini-batches, each measured "
+              "before that mini-batch's update; val_ figures are measured after the epoch")
+    else:
+        print(f"records: iteration i gives the {figures} of the parameters after i updates, before "
+              "update i + 1 (iteration 0: the initial parameters)")
+    if min(args.keep_prob) < 1.0:
+        print("records measure the networks thinned by dropout (--keep-prob); val_ figures and "
+              "the final figures, the whole networks")
+    where = "test set" if on_test_set else "held-out examples"
+    rank = ("the highest val_accuracy, then the lowest val_cost" if classifier
+            else "the lowest val_cost")
+    kept = (" (with --early-stopping, its best record, whose parameters it keeps)"
+            if args.early_stopping else "")
+    print(f"table: each network's last record{kept}, best first by {rank} on the {where}; "
+          "diverged networks last")
+
+
 # -- evaluate, predict, info, gradcheck ---------------------------------------------
 
 
@@ -342,6 +491,9 @@ def _run(args: argparse.Namespace, group) -> int:
         # NumPy's warnings from every operation it passes through.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             train(args, group)
+    elif args.command == "sweep":
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            sweep(args, group)
     elif args.command == "evaluate":
         evaluate(args)
     elif args.command == "predict":
