@@ -1,5 +1,7 @@
 """scikit-learn estimators over xpnet: :class:`MLPClassifier`, :class:`MLPRegressor`
-and :class:`LogisticRegression`.
+and :class:`LogisticRegression`; and :class:`SweepSearchCV`, a grid search over
+their learning rate, L2 strength, keep_prob and seed that trains each
+cross-validation split's candidates in one pass, as an :class:`xpnet.Sweep`.
 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -14,9 +16,11 @@ transpose it to xpnet's (n_x, m) at the boundary; inside ``fit`` they build an
 backward pass. Predictions come back as rows again.
 
 This module needs scikit-learn ≥ 1.6 (``pip install "xpnet[sklearn]"``);
-``import xpnet`` does not import it. It runs past 500 lines for three
-estimators with scikit-learn's parameter documentation, kept together because
-they share one ``_train`` and one set of conventions.
+``import xpnet`` does not import it. It runs past 700 lines for three
+estimators with scikit-learn's parameter documentation and the search over
+them, kept together because they share one translation of parameters into a
+Network and its fit (``_prepare``, a ``_Run``), which the search reuses for
+each candidate, and one set of conventions.
 
 How the parameters map onto xpnet
 ---------------------------------
@@ -71,16 +75,24 @@ Not supported: ``sample_weight``, sparse X, multi-label y, ``partial_fit``,
 from __future__ import annotations
 
 import numbers
+import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-    from sklearn.model_selection import train_test_split
-    from sklearn.utils import check_random_state
+    from scipy.stats import rankdata
+    from sklearn.base import (BaseEstimator, ClassifierMixin, MetaEstimatorMixin,
+                              RegressorMixin, clone, is_classifier)
+    from sklearn.exceptions import FitFailedWarning
+    from sklearn.metrics import check_scoring
+    from sklearn.model_selection import ParameterGrid, check_cv, train_test_split
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils import _safe_indexing, check_random_state
+    from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import check_is_fitted, validate_data
+    from sklearn.utils.validation import check_is_fitted, indexable, validate_data
 except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no validate_data)
     raise ImportError(
         "xpnet.sklearn needs scikit-learn >= 1.6: pip install 'xpnet[sklearn]' "
@@ -91,8 +103,9 @@ from . import _backend
 from ._checks import check_int, is_real
 from .errors import DivergenceError
 from .models import Network
+from .sweeps import Sweep
 
-__all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression"]
+__all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression", "SweepSearchCV"]
 
 SOLVERS = ("sgd", "momentum", "rmsprop", "adam")
 
@@ -144,54 +157,55 @@ class _NetworkEstimator(BaseEstimator):
             return m
         return self.batch_size
 
-    def _train(self, X, Y, *, layer_dims, hidden, output, init, l2, keep_prob,
-               learning_rate, stratify=None) -> Network:
-        """Build and train the Network on X (m, n_x) rows and Y (n_y, m) columns.
+    # A fit is three steps: _prepare(X, y) checks the data and the parameters and says what
+    # to train (a _Run), _train trains it, _fitted keeps the result. SweepSearchCV takes
+    # the _Run of each candidate and trains them together as one Sweep.
 
-        Sets ``network_``, ``loss_curve_``, ``n_iter_`` (and ``validation_loss_curve_``,
-        ``best_iter_`` with early stopping).
-        """
+    def _run(self, X, Y, *, layer_dims, hidden, output, init, l2, keep_prob,
+             learning_rate, stratify=None) -> "_Run":
+        """What to train on X (m, n_x) rows and Y (n_y, m) columns: the Network's and
+        fit's arguments, the random draws of ``random_state`` made, the validation rows
+        held out for early stopping."""
         for name in ("validation_loss_curve_", "best_iter_"):  # from an earlier fit
             self.__dict__.pop(name, None)
         rng = check_random_state(self.random_state)
         seed, shuffle_seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
-        net = Network(layer_dims, hidden=hidden, output=output, init=init, seed=seed,
-                      dtype=self.dtype, l2=l2, keep_prob=keep_prob)
+        network = dict(layer_dims=layer_dims, hidden=hidden, output=output, init=init, seed=seed,
+                       dtype=self.dtype, l2=l2, keep_prob=keep_prob)
         early_stopping = getattr(self, "early_stopping", False)
-        validation = None
+        validation = held_out = patience = None
         if early_stopping:
             fraction = self.validation_fraction
             if not (is_real(fraction, numpy=True) and 0.0 < fraction < 1.0):
                 raise ValueError(f"validation_fraction must lie in (0, 1), got {fraction!r}")
             patience = _check_int(self.n_iter_no_change, "n_iter_no_change")
-            train, val = train_test_split(np.arange(X.shape[0]), test_size=fraction,
-                                          random_state=rng, stratify=stratify)
-            validation = (_columns(X[val]), Y[:, val])
+            train, held_out = train_test_split(np.arange(X.shape[0]), test_size=fraction,
+                                               random_state=rng, stratify=stratify)
+            validation = (_columns(X[held_out]), Y[:, held_out])
             X, Y = X[train], Y[:, train]
-        try:
-            history = net.fit(
-                _columns(X), Y,
-                epochs=self.max_iter,
-                batch_size=self._batch_size(X.shape[0]),
-                learning_rate=learning_rate,
-                optimizer=self.solver,
-                validation_data=validation,
-                early_stopping=patience if early_stopping else None,
-                shuffle_seed=shuffle_seed,
-                verbose=bool(getattr(self, "verbose", False)),
-                backend=self.backend,
-            )
-        except DivergenceError as exc:
-            # scikit-learn's convention for a fit that cannot go on is a ValueError.
-            raise ValueError(f"{exc}. Standardize X (StandardScaler) or lower "
-                             "learning_rate_init") from None
+        fit = dict(epochs=self.max_iter, batch_size=self._batch_size(X.shape[0]),
+                   learning_rate=learning_rate, optimizer=self.solver,
+                   validation_data=validation, early_stopping=patience,
+                   shuffle_seed=shuffle_seed, verbose=bool(getattr(self, "verbose", False)),
+                   backend=self.backend)
+        return _Run(network, fit, _columns(X), Y, held_out)
+
+    def _fitted(self, run: "_Run", net: Network, history):
+        """Keep the trained ``net`` and its history: ``network_``, ``loss_curve_``,
+        ``n_iter_`` (and ``validation_loss_curve_``, ``best_iter_`` with early stopping).
+        Returns self."""
         self.network_ = net
         self.loss_curve_ = list(history.costs)
         self.n_iter_ = len(history)
-        if early_stopping:
+        if run.fit["early_stopping"] is not None:
             self.validation_loss_curve_ = list(history["val_cost"])
             self.best_iter_ = history.best + 1 if history.best is not None else self.n_iter_
-        return net
+        return self
+
+    def fit(self, X, y):
+        """Train on X (m, n_features) and y (m,). Returns self."""
+        run = self._prepare(X, y)
+        return self._fitted(run, *_train(run))
 
     def _output(self, X):
         """A[L] of the fitted network for X (m, n_features) rows, as (m, n[L]) rows."""
@@ -278,7 +292,7 @@ class _MLP(_NetworkEstimator):
         self.backend = backend
         self.verbose = verbose
 
-    def _fit_network(self, X, Y, *, output, n_y, stratify=None):
+    def _mlp_run(self, X, Y, *, output, n_y, stratify=None) -> "_Run":
         self._check_common()
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
@@ -289,7 +303,7 @@ class _MLP(_NetworkEstimator):
                 f"activation must be one of {', '.join(ACTIVATIONS)}; got {self.activation!r}"
             )
         hidden = ACTIVATIONS[self.activation]
-        self._train(
+        return self._run(
             X, Y,
             layer_dims=[X.shape[1], *(int(n) for n in sizes), n_y],
             hidden=hidden,
@@ -300,7 +314,6 @@ class _MLP(_NetworkEstimator):
             learning_rate=self.learning_rate_init,
             stratify=stratify,
         )
-        return self
 
 
 class MLPClassifier(_Classifier, _MLP):
@@ -358,9 +371,12 @@ class MLPClassifier(_Classifier, _MLP):
 
     def fit(self, X, y):
         """Train on X (m, n_features) and labels y (m,). Returns self."""
+        return super().fit(X, y)
+
+    def _prepare(self, X, y) -> "_Run":
         X, y = validate_data(self, X, y, dtype=DTYPES.get(self.dtype, np.float64))
         Y, output, n_y = self._encode_labels(y)
-        return self._fit_network(X, Y, output=output, n_y=n_y, stratify=y)
+        return self._mlp_run(X, Y, output=output, n_y=n_y, stratify=y)
 
 
 class MLPRegressor(RegressorMixin, _MLP):
@@ -373,12 +389,15 @@ class MLPRegressor(RegressorMixin, _MLP):
 
     def fit(self, X, y):
         """Train on X (m, n_features) and targets y (m,) or (m, n_outputs). Returns self."""
+        return super().fit(X, y)
+
+    def _prepare(self, X, y) -> "_Run":
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
                              dtype=DTYPES.get(self.dtype, np.float64))
         Y = y.reshape(1, -1) if y.ndim == 1 else y.T
         self.n_outputs_ = Y.shape[0]
         self._y_ndim = y.ndim
-        return self._fit_network(X, Y, output="linear", n_y=self.n_outputs_)
+        return self._mlp_run(X, Y, output="linear", n_y=self.n_outputs_)
 
     def predict(self, X):
         """Predictions (m,) where y was 1-D in fit, else (m, n_outputs)."""
@@ -455,6 +474,9 @@ class LogisticRegression(_Classifier, _NetworkEstimator):
 
     def fit(self, X, y):
         """Train on X (m, n_features) and labels y (m,). Returns self."""
+        return super().fit(X, y)
+
+    def _prepare(self, X, y) -> "_Run":
         X, y = validate_data(self, X, y, dtype=DTYPES.get(self.dtype, np.float64))
         self._check_common()
         if not (isinstance(self.C, numbers.Real) and self.C > 0):
@@ -471,10 +493,13 @@ class LogisticRegression(_Classifier, _NetworkEstimator):
                 learning_rate = 1.0 / L
             else:
                 learning_rate = 0.01
-        self._train(
+        return self._run(
             X, Y, layer_dims=[X.shape[1], n_y], hidden=(), output=output, init="zeros",
             l2=l2, keep_prob=1.0, learning_rate=learning_rate,
         )
+
+    def _fitted(self, run: "_Run", net: Network, history):
+        super()._fitted(run, net, history)
         W, b = self.network_.params[0]
         self.coef_ = np.array(_backend.to_host(W))
         self.intercept_ = np.array(_backend.to_host(b)[:, 0])
@@ -494,6 +519,35 @@ class LogisticRegression(_Classifier, _NetworkEstimator):
 
 
 # -- helpers -----------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """One fit of an estimator before it trains: ``Network(**network)``, then
+    ``.fit(X, Y, **fit)``. X (n_x, m) and Y (n_y, m) are the examples trained on (those
+    held out for early stopping left out: ``held_out``, their rows in the data given to
+    ``fit``, or None)."""
+
+    network: dict
+    fit: dict
+    X: np.ndarray
+    Y: np.ndarray
+    held_out: np.ndarray | None
+
+
+def _train(run: _Run):
+    """(the Network, its History): ``run`` trained."""
+    net = Network(**run.network)
+    try:
+        history = net.fit(run.X, run.Y, **run.fit)
+    except DivergenceError as exc:
+        raise _diverged(str(exc)) from None
+    return net, history
+
+
+def _diverged(why: str) -> ValueError:
+    # scikit-learn's convention for a fit that cannot go on is a ValueError.
+    return ValueError(f"{why}. Standardize X (StandardScaler) or lower learning_rate_init")
 
 
 def _columns(X):
@@ -528,3 +582,263 @@ def _top_eigenvalue_of_gram(X, *, iterations: int = 100, rtol: float = 1e-3) -> 
             return new
         estimate = new
     return estimate
+
+
+# -- a grid search in one pass per split ------------------------------------------------
+
+
+class SweepSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """GridSearchCV over the settings in which networks of one shape may differ, each
+    cross-validation split trained as one :class:`xpnet.Sweep`.
+
+    ``estimator`` is an :class:`MLPClassifier`, :class:`MLPRegressor` or
+    :class:`LogisticRegression`, or a ``Pipeline`` ending in one (the steps before
+    it are fitted on each training fold, as GridSearchCV fits them). ``param_grid``
+    may vary only what the networks of a sweep may have of their own:
+
+    - the MLPs: ``learning_rate_init``, ``alpha`` (xpnet's L2 λ), ``keep_prob`` and
+      ``random_state`` (the initial weights, shuffles, dropout masks and
+      validation split);
+    - LogisticRegression: ``C`` (λ = 1/C), ``learning_rate_init`` and
+      ``random_state``;
+
+    in a Pipeline, named after the step (``mlpclassifier__alpha``). A grid that varies
+    anything else is refused (search those with GridSearchCV, which can wrap a
+    SweepSearchCV). Each candidate is the estimator with its parameters, trained
+    on each training fold exactly as its own ``fit`` would train it (the same
+    translation into a Network, the same draws of ``random_state``) and scored on
+    the held-out fold by ``scoring`` (None: the estimator's ``score``), so
+    ``cv_results_``, ``best_params_`` and ``best_score_`` are GridSearchCV's for the
+    same estimator, grid, cv and scoring, up to the rounding of the stacked products.
+
+    The candidates of a split train in one sweep when they share their shuffles:
+    always with the whole batch and no dropout; with mini-batches or dropout, those
+    of one ``random_state`` (an int: with None every candidate draws its own
+    shuffles and trains alone, as in GridSearchCV). ``n_sweeps_`` says how many
+    sweeps were trained. A candidate whose training diverges scores ``error_score``
+    (NaN by default, with a FitFailedWarning, as GridSearchCV; "raise" raises).
+
+    Attributes are GridSearchCV's: ``cv_results_`` (``params``, ``param_NAME``,
+    ``splitI_test_score``, ``mean_test_score``, ``std_test_score``,
+    ``rank_test_score``, ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
+    ``std_score_time``; a candidate's fit time is its sweep's time divided by the
+    networks in it), ``best_index_``, ``best_params_``, ``best_score_``,
+    ``best_estimator_`` (refit on all the data with the best parameters, by the
+    estimator's own ``fit``; with ``refit=True``), ``refit_time_``, ``scorer_``,
+    ``n_splits_``, ``multimetric_`` (False: one scoring only).
+    """
+
+    def __init__(self, estimator, param_grid, *, scoring=None, cv=None, refit=True,
+                 error_score=np.nan):
+        self.estimator = estimator
+        self.param_grid = param_grid
+        self.scoring = scoring
+        self.cv = cv
+        self.refit = refit
+        self.error_score = error_score
+
+    def fit(self, X, y, groups=None):
+        """Score every candidate on every split of ``cv``, then refit the best on X, y."""
+        final, prefix = _final_estimator(self.estimator)
+        candidates = list(ParameterGrid(self.param_grid))
+        _check_sweepable(final, prefix, candidates)
+        if isinstance(self.scoring, (list, tuple, set, dict)):
+            raise ValueError("SweepSearchCV takes one scoring (a name, a callable or None); "
+                             "for several, use sklearn.model_selection.GridSearchCV")
+        if not (self.error_score == "raise" or is_real(self.error_score, numpy=True)):
+            raise ValueError(f"error_score must be 'raise' or a number, got {self.error_score!r}")
+        self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
+        self.multimetric_ = False
+        X, y, groups = indexable(X, y, groups)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        splits = list(cv.split(X, y, groups))
+        self.n_splits_ = len(splits)
+        shape = (len(candidates), len(splits))
+        scores, fit_times, score_times = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
+        self.n_sweeps_, failures = 0, []
+        for i, (train, test) in enumerate(splits):
+            models = [clone(self.estimator).set_params(**params) for params in candidates]
+            X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+            before = None
+            if prefix:  # a Pipeline: its steps but the last, fitted on the training fold
+                before = clone(self.estimator[:-1])
+                X_train = before.fit_transform(X_train, y_train)
+            finals = [model.steps[-1][1] if prefix else model for model in models]
+            runs = [f._prepare(X_train, y_train) for f in finals]
+            for group in _sweep_groups(runs):
+                self.n_sweeps_ += 1
+                start = time.perf_counter()
+                sweep = _sweep(runs, group)
+                seconds = (time.perf_counter() - start) / len(group)
+                for j, k in enumerate(group):
+                    fit_times[k, i] = seconds
+                    if sweep.outcomes[j] == _DIVERGED:
+                        why = _diverged(f"training diverged: {sweep.divergences[j]}")
+                        if self.error_score == "raise":
+                            raise why
+                        failures.append(f"{candidates[k]}: {why}")
+                        scores[k, i] = self.error_score
+                        continue
+                    finals[k]._fitted(runs[k], sweep.network(j), sweep.histories[j])
+                    model = models[k]
+                    if prefix:
+                        model.steps = [*before.steps, model.steps[-1]]
+                    start = time.perf_counter()
+                    scores[k, i] = self.scorer_(model, _safe_indexing(X, test),
+                                                _safe_indexing(y, test))
+                    score_times[k, i] = time.perf_counter() - start
+        if failures:
+            warnings.warn(f"{len(failures)} fits failed out of a total of {scores.size}; their "
+                          f"score is error_score={self.error_score!r}. The first: {failures[0]}",
+                          FitFailedWarning, stacklevel=2)
+        self.cv_results_ = _cv_results(candidates, scores, fit_times, score_times)
+        self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
+        self.best_params_ = candidates[self.best_index_]
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+        if self.refit:
+            start = time.perf_counter()
+            self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_)
+            self.best_estimator_.fit(X, y)
+            self.refit_time_ = time.perf_counter() - start
+            if hasattr(self.best_estimator_, "n_features_in_"):
+                self.n_features_in_ = self.best_estimator_.n_features_in_
+        return self
+
+    def _best(self, method: str):
+        check_is_fitted(self, "best_estimator_",
+                        msg="This SweepSearchCV was fitted with refit=False (or not at all): "
+                            f"{method} needs best_estimator_, the best candidate refit")
+        return getattr(self.best_estimator_, method)
+
+    def score(self, X, y):
+        """``scorer_`` of the best estimator on X, y."""
+        self._best("score")
+        return self.scorer_(self.best_estimator_, X, y)
+
+    @available_if(lambda self: hasattr(self.estimator, "predict"))
+    def predict(self, X):
+        return self._best("predict")(X)
+
+    @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
+    def predict_proba(self, X):
+        return self._best("predict_proba")(X)
+
+    @available_if(lambda self: hasattr(self.estimator, "predict_log_proba"))
+    def predict_log_proba(self, X):
+        return self._best("predict_log_proba")(X)
+
+    @available_if(lambda self: hasattr(self.estimator, "decision_function"))
+    def decision_function(self, X):
+        return self._best("decision_function")(X)
+
+    @property
+    def classes_(self):
+        return self._best("classes_")
+
+
+#: What the networks of one sweep may each have of their own, by estimator.
+SWEEPABLE = {"MLPClassifier": ("learning_rate_init", "alpha", "keep_prob", "random_state"),
+             "MLPRegressor": ("learning_rate_init", "alpha", "keep_prob", "random_state"),
+             "LogisticRegression": ("C", "learning_rate_init", "random_state")}
+
+_DIVERGED = "diverged"
+
+
+def _final_estimator(estimator) -> tuple[_NetworkEstimator, str]:
+    """(the xpnet estimator, the prefix of its parameters' names: "" or "step__")."""
+    if isinstance(estimator, _NetworkEstimator):
+        return estimator, ""
+    if isinstance(estimator, Pipeline) and isinstance(estimator.steps[-1][1], _NetworkEstimator):
+        return estimator.steps[-1][1], estimator.steps[-1][0] + "__"
+    raise TypeError(f"SweepSearchCV searches an xpnet.sklearn estimator ({', '.join(SWEEPABLE)}) "
+                    f"or a Pipeline ending in one, not {estimator!r}: search it with "
+                    "sklearn.model_selection.GridSearchCV")
+
+
+def _check_sweepable(final, prefix: str, candidates: list[dict]) -> None:
+    """Refuse a grid that varies more than the networks of a sweep may differ in."""
+    allowed = {prefix + name for name in SWEEPABLE[type(final).__name__]}
+    names = sorted({name for params in candidates for name in params})
+    varying = [name for name in names
+               if len({repr(params.get(name, _DEFAULT)) for params in candidates}) > 1]
+    others = [name for name in varying if name not in allowed]
+    if others:
+        raise ValueError(
+            f"SweepSearchCV trains the candidates of a split as one sweep, networks of one "
+            f"shape that differ only in {', '.join(sorted(allowed))}; this grid also varies "
+            f"{', '.join(others)}: search those with sklearn.model_selection.GridSearchCV (which "
+            "can wrap a SweepSearchCV over the rest)")
+
+
+_DEFAULT = object()  # a parameter some candidates of a list of grids leave at its default
+
+
+def _sweep_groups(runs: list[_Run]) -> list[list[int]]:
+    """The candidates (indices into ``runs``) that can train as one sweep: the same Network
+    but for seed, L2 and keep_prob, the same fit but for the learning rate, the same
+    examples, and the same draws where they are used. The shuffle seed draws nothing
+    without mini-batches or dropout, so such a candidate joins any group of its kind."""
+    groups: dict[tuple, list[int]] = {}
+    free = []
+    for k, run in enumerate(runs):
+        network = {key: v for key, v in run.network.items() if key not in ("seed", "l2", "keep_prob")}
+        fit = {key: v for key, v in run.fit.items()
+               if key not in ("learning_rate", "shuffle_seed", "validation_data")}
+        kind = (repr(sorted(network.items())), repr(sorted(fit.items())),
+                None if run.held_out is None else run.held_out.tobytes())
+        batch = run.fit["batch_size"]
+        mini_batches = batch is not None and batch < run.X.shape[1]
+        dropout = run.network["keep_prob"] < 1.0
+        if mini_batches:
+            # The masks are drawn from the generator of the shuffles: a stack with dropout
+            # draws them for all its networks, so one without dropout would get other
+            # shuffles than its own fit's. Those train in a stack of their own.
+            groups.setdefault((kind, run.fit["shuffle_seed"], dropout), []).append(k)
+        elif dropout:
+            groups.setdefault((kind, run.fit["shuffle_seed"], True), []).append(k)
+        else:
+            free.append((kind, k))
+    for kind, k in free:
+        key = next((key for key in groups if key[0] == kind), (kind, None, False))
+        groups.setdefault(key, []).append(k)
+    return list(groups.values())
+
+
+def _sweep(runs: list[_Run], group: list[int]):
+    """The networks of ``group`` trained as one Sweep (which it returns)."""
+    first = runs[group[0]]
+    per = {name: [runs[k].network[name] for k in group] for name in ("seed", "l2", "keep_prob")}
+    sweep = Sweep(Network(**first.network),
+                  learning_rate=[runs[k].fit["learning_rate"] for k in group], **per)
+    fit = {key: v for key, v in first.fit.items() if key != "learning_rate"}
+    sweep.fit(first.X, first.Y, **fit)
+    return sweep
+
+
+def _cv_results(candidates: list[dict], scores, fit_times, score_times) -> dict:
+    """cv_results_ as GridSearchCV lays it out."""
+    results: dict = {}
+    for name, values in (("fit_time", fit_times), ("score_time", score_times)):
+        results[f"mean_{name}"] = values.mean(axis=1)
+        results[f"std_{name}"] = values.std(axis=1)
+    for name in sorted({name for params in candidates for name in params}):
+        column = np.ma.MaskedArray(np.empty(len(candidates), dtype=object), mask=True)
+        for k, params in enumerate(candidates):
+            if name in params:
+                column[k] = params[name]
+        results[f"param_{name}"] = column
+    results["params"] = candidates
+    for i in range(scores.shape[1]):
+        results[f"split{i}_test_score"] = scores[:, i]
+    means = scores.mean(axis=1)
+    if not np.isfinite(means).all():
+        warnings.warn(f"One or more of the test scores are non-finite: {means}", UserWarning,
+                      stacklevel=3)
+    results["mean_test_score"] = means
+    results["std_test_score"] = np.sqrt(((scores - means[:, None]) ** 2).mean(axis=1))
+    if np.isnan(means).all():
+        rank = np.ones(len(means), dtype=np.int32)
+    else:  # a failed candidate ties with the worst, as GridSearchCV ranks it
+        rank = rankdata(-np.nan_to_num(means, nan=np.nanmin(means) - 1), method="min")
+    results["rank_test_score"] = rank.astype(np.int32)
+    return results
