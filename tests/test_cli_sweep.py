@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import xpnet
 from xpnet import cli
@@ -214,6 +216,30 @@ def test_a_config_file_gives_a_setting_one_value_or_a_list(capsys, here):
 def test_a_config_value_a_sweep_cannot_take_is_one_line(capsys, here, text, line):
     (here / "run.json").write_text(text)
     assert refused(capsys, "sweep", "--config", "run.json") == f"xpnet: error: {line}"
+
+
+#: JSON values of every kind, for a sweep's settings in a config file.
+CONFIG_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 5), st.floats(allow_nan=False),
+    st.text(max_size=4), st.lists(st.one_of(st.integers(-2, 3), st.floats(-1, 2), st.booleans(),
+                                            st.text(max_size=2)), max_size=3),
+    st.lists(st.lists(st.integers(0, 2), max_size=2), max_size=2),
+)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("key", ["learning_rate", "l2", "keep_prob", "seeds"])
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(value=CONFIG_VALUES)
+def test_a_config_value_of_any_kind_sweeps_or_exits_2_with_one_line(key, value, tmp_path, capsys):
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({key: value}))
+    code, out, err = run(capsys, "sweep", "--config", str(config), "--iterations", "3",
+                         "--layers", "2", "--no-progress")
+    assert code in (0, 2), (code, err)
+    if code == 2:
+        assert err.startswith("xpnet: error: ") and err.count("\n") == 1, err
 
 
 # -- refusals: one line, exit code 2, before any work --------------------------------
