@@ -89,6 +89,16 @@ def initial_params(w: Workload, dtype: str) -> list[tuple[np.ndarray, np.ndarray
     return initializers.initialize(w.layers, "xavier", seed=1, dtype=dtype)
 
 
+def sweep_initial_params(w: Workload, dtype: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The initial weights of a sweep's K networks on the host, stacked as ``xpnet.Sweep``
+    stacks them: [(W[l] (K, n[l], n[l-1]), b[l] (K, n[l], 1)), ...], network k drawn as
+    xpnet draws a network with seed ``w.seeds[k]`` (xavier); every peer starts from them."""
+    drawn = [initializers.initialize(w.layers, "xavier", seed=seed, dtype=dtype)
+             for seed in w.seeds]
+    return [(np.stack([p[l][0] for p in drawn]), np.stack([p[l][1] for p in drawn]))
+            for l in range(len(w.layers) - 1)]
+
+
 def to_target(a: np.ndarray, target: Target, dtype: str):
     """A host array on ``target`` in ``dtype``, C order."""
     return target.put(np.ascontiguousarray(a, dtype=dtype))

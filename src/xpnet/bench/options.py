@@ -15,8 +15,14 @@ from .._backend import BACKENDS, DEVICES, PRECISIONS
 WORKLOAD_NAMES = ("cat-fit", "wide-step-4096", "digits-epoch", "wide-step-512")
 #: The MNIST-shaped epochs, X row-major and column-major: asked for with ``--workloads``.
 MNIST_WORKLOADS = ("mnist-epoch", "mnist-epoch-colmajor")
+#: The networks in a sweep workload (K); each K a workload of each network.
+SWEEP_SIZES = (1, 4, 16, 64)
+#: The sweeps, K two-layer or four-layer cat networks trained as a stack (xpnet.Sweep),
+#: next to K separate fits and torch.func.vmap / jax.vmap: asked for with ``--workloads``.
+SWEEP_WORKLOADS = tuple(f"sweep-{network}-{K}" for network in ("2layer", "4layer")
+                        for K in SWEEP_SIZES)
 #: Every workload ``--workloads`` can name.
-ALL_WORKLOADS = WORKLOAD_NAMES + MNIST_WORKLOADS
+ALL_WORKLOADS = WORKLOAD_NAMES + MNIST_WORKLOADS + SWEEP_WORKLOADS
 #: Examples of the MNIST-shaped epoch unless ``mnist_m`` (``--mnist-m``) says otherwise.
 MNIST_M = 60_000
 #: Full-batch updates of ``cat-fit`` unless ``--iterations`` says otherwise.
@@ -50,13 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help=f"which to run: {', '.join(ALL_WORKLOADS)} (default: "
                              f"{' '.join(WORKLOAD_NAMES)})")
     parser.add_argument("--iterations", type=int, default=ITERATIONS,
-                        help=f"full-batch updates of cat-fit (default: {ITERATIONS})")
+                        help=f"full-batch updates of cat-fit and of each network of the sweeps "
+                             f"(default: {ITERATIONS})")
     parser.add_argument("--mnist-m", type=int, default=MNIST_M, metavar="M",
                         help=f"examples of the mnist epochs (default: {MNIST_M})")
     parser.add_argument("--data", metavar="DIR",
-                        help="folder with the course's cat h5 files, for cat-fit (default: "
-                             "$XPNET_DATA; without either, cat-fit runs on random data of "
-                             "their shape)")
+                        help="folder with the course's cat h5 files, for cat-fit and the "
+                             "sweeps (default: $XPNET_DATA; without either, they run on random "
+                             "data of their shape)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="threads of NumPy's BLAS and of torch for the whole run (default: "
                              "the libraries' own); on a busy or shared machine 1 can be "
@@ -67,6 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help=f"implementations to compare with (default: all): {', '.join(PEERS)}")
     parser.add_argument("--no-memory", dest="memory", action="store_false",
                         help="skip the memory measurement of one update")
+    parser.add_argument("--no-separate", dest="separate", action="store_false",
+                        help="sweeps: skip the K separate fits (K times one fit's time; the "
+                             "sweep is still compared with one fit)")
     parser.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
     return parser
