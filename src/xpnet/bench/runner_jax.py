@@ -1,12 +1,15 @@
-"""The same network in JAX: ``jax.jit`` of one ``value_and_grad`` step, timed."""
+"""The same network in JAX: ``jax.jit`` of one ``value_and_grad`` step, timed; a sweep's
+networks with ``jax.vmap`` of that step, under one ``jax.jit``."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
 from .. import _backend
 from .available import Unavailable, optional
-from .hostdata import HostData, initial_params
+from .hostdata import HostData, initial_params, sweep_initial_params
 from .timing import RECORD_EVERY, WARMUP_ITERATIONS, Runner
 from .workload import ADAM, Workload
 
@@ -103,3 +106,64 @@ def jax_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
     if w.kind == "epoch":
         return Runner(epoch, params=trained, cost=last_cost)
     return Runner(one_step, params=trained)
+
+
+def jax_vmap_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
+    """A sweep's K networks in JAX: one network's ``value_and_grad`` step of plain gradient
+    descent, ``jax.vmap``-ped over the stacked parameters and the learning rates (X and
+    Y shared), under one ``jax.jit``, from xpnet's initial weights of each seed.
+
+    The step is compiled ahead of time, when the runner is made
+    (``jit(...).lower(...).compile()``); ``compile_seconds`` says how long that
+    took, and no timing includes it. The costs (one per network) are read back every
+    RECORD_EVERY steps, as xpnet reads its costs. float64 as :func:`jax_runner`.
+    """
+    jax = optional("jax")
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        raise Unavailable("jax's 64-bit types are off (JAX_ENABLE_X64=1 switches them on)")
+    import jax.numpy as jnp
+
+    devices = _backend.jax_devices(kind)
+    if not devices:
+        raise Unavailable(f"jax sees no {kind.upper()}")
+    dev = devices[0]
+    put = lambda a: jax.device_put(np.asarray(a, dtype=dtype), dev)  # noqa: E731
+    start = [(put(W), put(b)) for W, b in sweep_initial_params(w, dtype)]
+    rates = put(w.learning_rates)  # (K,)
+    X, Y = put(data.X), put(data.Y)
+    tree_map = jax.tree_util.tree_map
+
+    def cost(params, X, Y):
+        A = X
+        for W, b in params[:-1]:
+            A = jax.nn.relu(W @ A + b)
+        W, b = params[-1]
+        Z = W @ A + b  # binary cross-entropy from the logits
+        return jnp.mean(jnp.sum(jax.nn.softplus(Z) - Y * Z, axis=0))
+
+    def step(params, lr, X, Y):
+        J, grads = jax.value_and_grad(cost)(params, X, Y)
+        return tree_map(lambda p, g: p - lr * g, params, grads), J
+
+    began = time.perf_counter()
+    sweep_step = jax.jit(jax.vmap(step, in_axes=(0, 0, None, None))).lower(
+        start, rates, X, Y).compile()
+    compile_seconds = time.perf_counter() - began
+    held: dict = {}
+
+    def fit(iterations=w.iterations):
+        params = start
+        for i in range(iterations):
+            params, J = sweep_step(params, rates, X, Y)
+            if i % RECORD_EVERY == 0 or i == iterations - 1:
+                held["costs"] = np.asarray(J).tolist()
+        held["params"] = jax.block_until_ready(params)
+
+    def trained():
+        return [(np.asarray(W), np.asarray(b)) for W, b in held["params"]]
+
+    def costs():
+        return [float(J) for J in held["costs"]]
+
+    return Runner(fit, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS)), params=trained,
+                  cost=lambda: costs()[0], costs=costs, compile_seconds=compile_seconds)

@@ -1,6 +1,9 @@
-"""xpnet itself, timed: ``Network.fit`` for a fit or an epoch, the core's update for a step."""
+"""xpnet itself, timed: ``Network.fit`` for a fit or an epoch, the core's update for a step;
+for a sweep, ``xpnet.Sweep`` and the same networks fitted one by one."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from .. import _backend, network, optimizers
 from .._backend import Target
@@ -87,3 +90,85 @@ def xpnet_runner(w: Workload, data: HostData, target: Target, dtype: str,
 
     warmup = (lambda: fit(min(w.iterations, WARMUP_ITERATIONS))) if w.kind == "fit" else None
     return Runner(fit, setup=setup, warmup=warmup, params=trained, cost=cost)
+
+
+def _sweep_data(w: Workload, data: HostData, target: Target, dtype: str):
+    return x_in_layout(data.X, target, dtype, w.layout), to_target(data.Y, target, dtype)
+
+
+def _stacked(params_of_each: list) -> list:
+    """The host parameters of K networks, each [(W, b), ...], stacked as a sweep holds them."""
+    return [(np.stack([p[l][0] for p in params_of_each]), np.stack([p[l][1] for p in params_of_each]))
+            for l in range(len(params_of_each[0]))]
+
+
+def sweep_runner(w: Workload, data: HostData, target: Target, dtype: str,
+                 precision: str = "full") -> Runner:
+    """xpnet.Sweep on ``target``: the K networks of sweep workload ``w`` (their learning
+    rates ``w.learning_rates``, seeds ``w.seeds``) trained as one stack, ``w.iterations``
+    full-batch updates, the costs read back every RECORD_EVERY as a fit records them.
+
+    Each run is one ``Sweep(...).fit(X, Y, ...)`` as a user calls it, so it includes
+    drawing the K networks' initial weights. ``params()`` gives the stacked parameters
+    (W[l] (K, n[l], n[l-1])), ``costs()`` each network's last recorded cost.
+    """
+    from ..sweeps import Sweep
+
+    X, Y = _sweep_data(w, data, target, dtype)
+    template = bench_network(w, dtype, precision)
+    held: dict = {}
+
+    def fit(iterations=w.iterations):
+        sweep = Sweep(template, learning_rate=list(w.learning_rates), seed=list(w.seeds))
+        sweep.fit(X, Y, iterations=iterations, record_every=RECORD_EVERY)
+        held["networks"] = [sweep.network(k) for k in range(len(sweep))]
+        held["outcomes"] = list(sweep.outcomes)
+        _backend.synchronize([net.params for net in held["networks"]])
+
+    def trained():
+        return _stacked([[(_backend.to_host(W), _backend.to_host(b)) for W, b in net.params]
+                         for net in held["networks"]])
+
+    def costs():
+        return [float(net.history.costs[-1]) for net in held["networks"]]
+
+    return Runner(fit, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS)), params=trained,
+                  cost=lambda: costs()[0], costs=costs,
+                  outcomes=lambda: held["outcomes"])
+
+
+def separate_fits_runner(w: Workload, data: HostData, target: Target, dtype: str,
+                         precision: str = "full", networks: int | None = None) -> Runner:
+    """The same K networks as :func:`sweep_runner`, each its own ``Network(..., seed=s_k)``
+    and ``.fit(X, Y, learning_rate=α_k, ...)``, one after the other, as a user trains them
+    without a sweep; ``networks``: the first that many only (1: one fit).
+
+    Each run makes the networks (drawing their initial weights) and fits them; a
+    network that diverges raises, as its fit does (the workloads' rates do not).
+    """
+    from ..models import Network
+
+    K = w.networks if networks is None else networks
+    X, Y = _sweep_data(w, data, target, dtype)
+    held: dict = {}
+
+    def fit(iterations=w.iterations, count=K):
+        trained = []
+        for rate, seed in list(zip(w.learning_rates, w.seeds))[:count]:
+            net = Network(list(w.layers), hidden="relu", output=w.output, init="xavier",
+                          seed=seed, dtype=dtype, precision=precision)
+            net.fit(X, Y, iterations=iterations, learning_rate=rate, record_every=RECORD_EVERY)
+            trained.append(net)
+        held["networks"] = trained
+        _backend.synchronize([net.params for net in trained])
+
+    def params():
+        return _stacked([[(_backend.to_host(W), _backend.to_host(b)) for W, b in net.params]
+                         for net in held["networks"]])
+
+    def costs():
+        return [float(net.history.costs[-1]) for net in held["networks"]]
+
+    # One network warms up: what is cold (imports, caches) is cold once.
+    return Runner(fit, warmup=lambda: fit(min(w.iterations, WARMUP_ITERATIONS), 1), params=params,
+                  cost=lambda: costs()[0], costs=costs)

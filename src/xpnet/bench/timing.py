@@ -24,6 +24,13 @@ class Runner:
     that the implementations compared do the same arithmetic. ``cost()``, where
     given, returns the last cost (loss) the last run read back, a float: the
     cost before the last update of a fit, an epoch's mean.
+
+    A sweep's runner trains K networks: its ``params()`` are stacked as a sweep
+    holds them (W[l] (K, n[l], n[l-1]), b[l] (K, n[l], 1)), ``cost()`` is network
+    0's and ``costs()`` each network's. ``outcomes()``, where given, says what
+    became of each network of the last run ("trained", "diverged", ...).
+    ``compile_seconds``: the time spent compiling before the timed runs (JAX's
+    ahead-of-time compilation), which no timing includes; None where nothing compiles.
     """
 
     run: Callable[[], Any]
@@ -32,6 +39,9 @@ class Runner:
     per_run: int = 1
     params: Callable[[], list] | None = None
     cost: Callable[[], float] | None = None
+    costs: Callable[[], list[float]] | None = None
+    outcomes: Callable[[], list[str]] | None = None
+    compile_seconds: float | None = None
 
 
 @dataclass(frozen=True)
