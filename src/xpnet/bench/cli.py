@@ -26,7 +26,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     report = run(args.workloads, backend=args.backend, device=args.device, dtype=args.dtype,
                  precision=args.precision, threads=args.threads, mnist_m=args.mnist_m,
                  iterations=args.iterations, repeat=args.repeat, peers=args.peers,
-                 memory=args.memory, cat_dir=args.data,
+                 memory=args.memory, cat_dir=args.data, separate=getattr(args, "separate", True),
                  progress=lambda text: print(text, file=sys.stderr, flush=True))
     text = tables(report)
     print(text)

@@ -18,10 +18,10 @@ from .machine import environment, load_average
 from .memory import step_memory
 from .options import ALL_WORKLOADS, ITERATIONS, MNIST_M, PEERS, WORKLOAD_NAMES
 from .runner_gemm import time_workload_gemms
-from .runner_jax import jax_runner
+from .runner_jax import jax_runner, jax_vmap_runner
 from .runner_sklearn import sklearn_runner
-from .runner_torch import torch_runner
-from .runner_xpnet import xpnet_runner
+from .runner_torch import torch_runner, torch_vmap_runner
+from .runner_xpnet import separate_fits_runner, sweep_runner, xpnet_runner
 from .timing import Timing, measure_times, median_timing, ratio
 from .workload import LAYOUTS, Workload, step_flops, step_gemms, workloads
 
@@ -30,17 +30,29 @@ PEER_RUNNERS = {"torch": torch_runner, "jax": jax_runner, "sklearn": sklearn_run
 #: The module each peer needs, imported before a thread limit applies (threadpoolctl
 #: limits only the libraries loaded when it starts: scikit-learn brings SciPy's BLAS).
 PEER_MODULES = {"torch": "torch", "jax": "jax", "sklearn": "sklearn.neural_network"}
+#: What a sweep is timed as: xpnet.Sweep, one Network.fit, K of them one after the other,
+#: and the peers' vmap of a step (keys of a sweep row's ``seconds``).
+SWEEP_IMPLEMENTATIONS = ("sweep", "one_fit", "separate_fits", "torch_vmap", "jax_vmap")
+#: Each peer's sweep runner, by the peer's name in ``peers``: (workload, host data,
+#: device kind, dtype) -> Runner; and the key its time has in a sweep row.
+SWEEP_PEER_RUNNERS = {"torch": torch_vmap_runner, "jax": jax_vmap_runner}
+SWEEP_PEER_KEYS = {"torch": "torch_vmap", "jax": "jax_vmap"}
 
 
 def compare(w: Workload, target: Target, dtype: str, *, repeat: int = 3,
             peers: Sequence[str] = PEERS, memory: bool = True, precision: str = "full",
-            cat_dir: str | os.PathLike | None = None) -> dict:
+            cat_dir: str | os.PathLike | None = None, separate: bool = True,
+            progress: Callable[[str], None] | None = None) -> dict:
     """Time xpnet, the peers and the bare GEMMs on workload ``w``; one row of the report.
 
     Everything runs with float32 products at ``precision`` ("tf32": on TF32
     tensor cores, where the GPU has them). ``seconds`` holds the median wall
     times, ``cpu_seconds`` the median CPU times of the same runs. ``cat_dir``:
-    where the course's cat images are (else $XPNET_DATA; see :func:`host_data`)."""
+    where the course's cat images are (else $XPNET_DATA; see :func:`host_data`).
+    A sweep's row is :func:`compare_sweep`'s (``separate``, ``progress``: see there)."""
+    if w.kind == "sweep":
+        return compare_sweep(w, target, dtype, repeat=repeat, peers=peers, precision=precision,
+                             cat_dir=cat_dir, separate=separate, progress=progress)
     data = host_data(w, cat_dir=cat_dir)
     timings: dict[str, Timing | None] = {}
     notes: dict[str, str] = {"data": data.source}
@@ -90,12 +102,91 @@ def compare(w: Workload, target: Target, dtype: str, *, repeat: int = 3,
     return row
 
 
+def compare_sweep(w: Workload, target: Target, dtype: str, *, repeat: int = 3,
+                  peers: Sequence[str] = PEERS, precision: str = "full",
+                  cat_dir: str | os.PathLike | None = None, separate: bool = True,
+                  progress: Callable[[str], None] | None = None) -> dict:
+    """Time a sweep workload ``w`` (K = ``w.networks`` networks); one row of the report.
+
+    ``seconds`` (median wall) and ``cpu_seconds`` hold, for all K networks unless said:
+    "sweep", xpnet.Sweep training them as one stack; "one_fit", network 0 alone with
+    ``Network.fit``; "separate_fits", the K fits one after the other (None with
+    ``separate`` False; for K = 1, the one fit); "torch_vmap" and "jax_vmap", the
+    peers' vmap of a step (:data:`SWEEP_PEER_RUNNERS`) where ``peers`` names them.
+    ``ratios`` divides the sweep's time by each; ``compile_seconds`` holds JAX's
+    compilation, outside every timing. xpnet's runs are the calls a user makes, so
+    they include drawing the initial weights, which the peers are given.
+    """
+    K = w.networks
+    say = progress or (lambda text: None)
+    data = host_data(w, cat_dir=cat_dir)
+    timings: dict[str, Timing | None] = {}
+    notes: dict[str, str] = {"data": data.source}
+    compile_seconds: dict[str, float] = {}
+    with _backend.matmul_precision(precision):
+        say(f"  xpnet sweep of {K} ...")
+        sweep = sweep_runner(w, data, target, dtype, precision)
+        timings["sweep"] = median_timing(measure_times(sweep, repeat))
+        outcomes = sweep.outcomes()
+        if any(outcome != "trained" for outcome in outcomes):
+            notes["sweep"] = (f"networks {[k for k, o in enumerate(outcomes) if o != 'trained']} "
+                              "left the stack early (diverged or stopped): the sweep did less work")
+        say("  xpnet one fit ...")
+        timings["one_fit"] = median_timing(measure_times(
+            separate_fits_runner(w, data, target, dtype, precision, networks=1), repeat))
+        if K == 1:
+            timings["separate_fits"] = timings["one_fit"]
+        elif separate:
+            say(f"  xpnet {K} separate fits ...")
+            timings["separate_fits"] = median_timing(measure_times(
+                separate_fits_runner(w, data, target, dtype, precision), repeat))
+        else:
+            timings["separate_fits"], notes["separate_fits"] = None, "not asked for (--no-separate)"
+        for peer, key in SWEEP_PEER_KEYS.items():
+            if peer not in peers:
+                timings[key], notes[key] = None, "not asked for"
+                continue
+            try:
+                say(f"  {key.replace('_', ' ')} ...")
+                runner = SWEEP_PEER_RUNNERS[peer](w, data, target.kind, dtype)
+                timings[key] = median_timing(measure_times(runner, repeat))
+            except Unavailable as exc:
+                timings[key], notes[key] = None, str(exc)
+                continue
+            if runner.compile_seconds is not None:
+                compile_seconds[key] = runner.compile_seconds
+    times = {name: None if t is None else t.wall for name, t in timings.items()}
+    return {
+        "workload": w.name,
+        "title": w.title,
+        "layers": list(w.layers),
+        "kind": w.kind,
+        "networks": K,
+        "m": w.m,
+        "updates": w.updates,
+        "output": w.output,
+        "optimizer": w.optimizer,
+        "learning_rates": list(w.learning_rates),
+        "seeds": list(w.seeds),
+        "outcomes": outcomes,
+        "flops": w.flops,
+        "seconds": times,
+        "cpu_seconds": {name: None if t is None else t.cpu for name, t in timings.items()},
+        "compile_seconds": compile_seconds,
+        "ratios": {f"sweep/{name}": ratio(times["sweep"], times[name])
+                   for name in SWEEP_IMPLEMENTATIONS[1:]},
+        "gflops_per_s": w.flops / times["sweep"] / 1e9,
+        "notes": notes,
+        "memory": None,
+    }
+
+
 def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device: str = "auto",
         dtype: str = "float32", iterations: int = ITERATIONS, repeat: int = 3,
         peers: Sequence[str] = PEERS, memory: bool = True,
         extra: Sequence[Workload] = (), progress: Callable[[str], None] | None = None,
         precision: str = "full", threads: int | None = None, mnist_m: int = MNIST_M,
-        cat_dir: str | os.PathLike | None = None) -> dict:
+        cat_dir: str | os.PathLike | None = None, separate: bool = True) -> dict:
     """The whole comparison: {"environment": {...}, "workloads": [row, ...]}.
 
     ``names`` picks standard workloads (:data:`ALL_WORKLOADS`; the default is
@@ -104,7 +195,8 @@ def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device
     whole comparison (:func:`xpnet._threads.limit_threads`), restored after.
     ``mnist_m``: the examples of the MNIST-shaped epochs. ``cat_dir``: the folder
     of the course's cat files (``--data``), refused unless it holds them; without
-    it, $XPNET_DATA's, else random data of their shape.
+    it, $XPNET_DATA's, else random data of their shape. ``separate``: whether the
+    sweeps time their K separate fits too (:func:`compare_sweep`).
     """
     _positive(repeat, "repeat")
     _positive(iterations, "iterations")
@@ -144,7 +236,8 @@ def run(names: Sequence[str] = WORKLOAD_NAMES, *, backend: str = "numpy", device
                 progress(f"{w.name}: {w.title or w.kind} ...")
             report["workloads"].append(compare(w, target, dtype, repeat=repeat, peers=peers,
                                                memory=memory, precision=precision,
-                                               cat_dir=cat_dir))
+                                               cat_dir=cat_dir, separate=separate,
+                                               progress=progress))
     report["environment"]["load_average_end"] = load_average()
     return report
 

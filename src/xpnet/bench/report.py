@@ -73,11 +73,63 @@ def threads_line(env: dict) -> str:
             f"; jax its own (not limited)")
 
 
+#: The sweep table's time columns: (heading, key of a sweep row's ``seconds``).
+SWEEP_COLUMNS = (("xpnet sweep", "sweep"), ("one fit", "one_fit"),
+                 ("K separate fits", "separate_fits"), ("torch vmap", "torch_vmap"),
+                 ("jax vmap", "jax_vmap"))
+
+
 def tables(report: dict) -> str:
-    """The report as Markdown: a header, the times and ratios, the memory, the notes."""
-    rows = report["workloads"]
+    """The report as Markdown: a header, the times and ratios, the memory, the sweeps, the
+    notes. A table without rows is left out."""
+    everything = report["workloads"]
+    rows = [r for r in everything if r.get("kind") != "sweep"]
+    sweeps = [r for r in everything if r.get("kind") == "sweep"]
     out = [f"- {line}" for line in header_lines(report["environment"])]
-    out += ["", "Times in seconds for the whole workload (a fit, an epoch, one step): wall "
+    if rows:
+        out += _time_and_memory_tables(rows)
+    if sweeps:
+        out += sweep_table(sweeps)
+    notes: dict[tuple[str, str], list[str]] = {}  # (what, text) -> workloads
+    for r in everything:
+        items = list(r["notes"].items())
+        if r["memory"] and r["memory"].get("method"):
+            items.append(("memory", r["memory"]["method"]))
+        for key, text in items:
+            notes.setdefault((key, text), []).append(r["workload"])
+    if notes:
+        out += ["", "Notes:", ""]
+        for (key, text), names in notes.items():
+            where = ("all workloads" if len(names) == len(everything) > 1
+                     else ", ".join(names))
+            out.append(f"- {key} ({where}): {text}")
+    return "\n".join(out)
+
+
+def sweep_table(rows: list[dict]) -> list[str]:
+    """The lines of the sweeps' table: each implementation's time for all K networks, the
+    ratios of the sweep's to each, and JAX's compile time (outside its timing)."""
+    out = ["", "Sweeps: K networks of one shape (each its own learning rate and seed), the same "
+           "full-batch updates each. Seconds for all K networks (one fit: network 0 alone), "
+           "wall and CPU; xpnet's include drawing the initial weights, which the peers are "
+           "given, and JAX compiles before its timing.", "",
+           "| workload | K | " + " | ".join(name for name, _ in SWEEP_COLUMNS)
+           + " | sweep/one fit | sweep/separate | sweep/torch vmap | sweep/jax vmap "
+             "| jax compile | sweep GFLOP/s |",
+           "| --- | ---: | " + " | ".join("---:" for _ in SWEEP_COLUMNS)
+           + " | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        s, c, q = r["seconds"], r.get("cpu_seconds") or {}, r["ratios"]
+        times = " | ".join(format_seconds_cpu(s[key], c.get(key)) for _, key in SWEEP_COLUMNS)
+        ratios = " | ".join(format_ratio(q[f"sweep/{key}"]) for _, key in SWEEP_COLUMNS[1:])
+        compiled = format_seconds(r["compile_seconds"].get("jax_vmap"))
+        out.append(f"| {r['workload']} | {r['networks']} | {times} | {ratios} | {compiled} "
+                   f"| {r['gflops_per_s']:.1f} |")
+    return out
+
+
+def _time_and_memory_tables(rows: list[dict]) -> list[str]:
+    out = ["", "Times in seconds for the whole workload (a fit, an epoch, one step): wall "
             "(perf_counter), and the process's CPU time (process_time) of the same runs.", "",
             "| workload | xpnet | torch | jax | sklearn | GEMM | xpnet/torch | xpnet/jax "
             "| xpnet/sklearn | xpnet/GEMM | GEMM share | xpnet GFLOP/s |",
@@ -107,19 +159,7 @@ def tables(report: dict) -> str:
             f"| {r['updates']} | {r['flops_per_update'] / 1e9:.3f} | {_mib(mem.get('peak_bytes'))} "
             f"| {_mib(mem.get('model_bytes'))} "
             f"| {'n/a' if peak_over_model is None else f'{peak_over_model:.2f}'} |")
-    notes: dict[tuple[str, str], list[str]] = {}  # (what, text) -> workloads
-    for r in rows:
-        items = list(r["notes"].items())
-        if r["memory"] and r["memory"].get("method"):
-            items.append(("memory", r["memory"]["method"]))
-        for key, text in items:
-            notes.setdefault((key, text), []).append(r["workload"])
-    if notes:
-        out += ["", "Notes:", ""]
-        for (key, text), names in notes.items():
-            where = "all workloads" if len(names) == len(rows) > 1 else ", ".join(names)
-            out.append(f"- {key} ({where}): {text}")
-    return "\n".join(out)
+    return out
 
 
 def max_batch(row: dict) -> int:
