@@ -25,11 +25,21 @@ ROW_KEYS = {"workload", "title", "layers", "kind", "m", "batch_size", "updates",
             "learning_rate", "optimizer", "layout", "gemms_per_update", "flops_per_update", "flops",
             "seconds", "cpu_seconds", "ratios", "gemm_fraction", "gflops_per_s", "notes", "memory"}
 IMPLEMENTATIONS = {"xpnet", "torch", "jax", "sklearn", "gemm"}
+#: A tiny sweep of two networks, and the keys of a sweep's row and of its times.
+TINY_SWEEP = bench.Workload("tiny-sweep", (8, 4, 1), "sweep", 16, output="sigmoid",
+                            iterations=3, networks=2)
+SWEEP_ROW_KEYS = {"workload", "title", "layers", "kind", "networks", "m", "updates", "output",
+                  "optimizer", "learning_rates", "seeds", "outcomes", "flops", "seconds",
+                  "cpu_seconds", "compile_seconds", "ratios", "gflops_per_s", "notes", "memory"}
+SWEEP_IMPLEMENTATIONS = {"sweep", "one_fit", "separate_fits", "torch_vmap", "jax_vmap"}
 #: The columns of the times table and of the memory table of ``bench.tables``.
 TIMES_COLUMNS = ["workload", "xpnet", "torch", "jax", "sklearn", "GEMM", "xpnet/torch",
                  "xpnet/jax", "xpnet/sklearn", "xpnet/GEMM", "GEMM share", "xpnet GFLOP/s"]
 MEMORY_COLUMNS = ["workload", "network", "training", "batch", "updates", "GFLOP / update",
                   "step peak", "model bytes", "peak / model"]
+SWEEP_COLUMNS = ["workload", "K", "xpnet sweep", "one fit", "K separate fits", "torch vmap",
+                 "jax vmap", "sweep/one fit", "sweep/separate", "sweep/torch vmap",
+                 "sweep/jax vmap", "jax compile", "sweep GFLOP/s"]
 
 
 def installed(name: str) -> bool:

@@ -73,13 +73,26 @@ def test_a_float64_command_runs_jax_in_float64(tmp_path):
     assert row["seconds"]["jax"] > 0 and "jax" not in row["notes"]
 
 
+def test_main_runs_a_sweep_without_its_separate_fits(tmp_path, capsys):
+    json_path = tmp_path / "bench.json"
+    status = bench.main(["--workloads", "sweep-2layer-4", "--iterations", "1", "--repeat", "1",
+                         "--peers", "--no-separate", "--json", str(json_path)])
+    assert status == 0
+    (row,) = json.loads(json_path.read_text())["workloads"]
+    assert row["workload"] == "sweep-2layer-4" and row["networks"] == 4 and row["updates"] == 1
+    assert row["seconds"]["sweep"] > 0 and row["seconds"]["separate_fits"] is None
+    (sweeps,) = markdown_tables(capsys.readouterr().out)
+    assert sweeps["sweep-2layer-4"]["K separate fits"] == "n/a"
+
+
 @pytest.mark.parametrize("command", [["-m", "xpnet.cli", "bench", "--help"],
                                      ["-m", "xpnet.bench", "--help"]])
 def test_help_in_a_subprocess(command):
     done = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     for option in ("--backend", "--dtype", "--workloads", "--iterations", "--repeat", "--json",
-                   "--markdown", "--threads", "--mnist-m", "--data"):
+                   "--markdown", "--threads", "--mnist-m", "--data", "--no-separate",
+                   "sweep-2layer-16"):
         assert option in done.stdout
 
 

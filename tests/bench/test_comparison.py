@@ -6,13 +6,17 @@ Speed itself is measured in benchmarks/, never asserted here.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import pytest
 from _bench_cases import (  # noqa: F401 (short_gemm_timings: an autouse fixture)
     IMPLEMENTATIONS,
     ROW_KEYS,
+    SWEEP_IMPLEMENTATIONS,
+    SWEEP_ROW_KEYS,
     TINY,
+    TINY_SWEEP,
     hide,
     installed,
     markdown_tables,
@@ -158,3 +162,60 @@ def test_a_tf32_run_says_so_in_its_header():
                        precision="tf32")
     assert report["environment"]["precision"] == "tf32"
     assert "with TF32 products" in bench.tables(report)
+
+
+# -- sweeps -------------------------------------------------------------------------------
+
+
+def test_a_tiny_sweep_row_has_every_time_and_the_sweeps_ratio_to_each():
+    report = bench.run([], extra=[TINY_SWEEP], repeat=1)
+    (row,) = report["workloads"]
+    assert set(row) == SWEEP_ROW_KEYS
+    assert row["kind"] == "sweep" and row["networks"] == 2 and row["memory"] is None
+    assert row["learning_rates"] == list(TINY_SWEEP.learning_rates) and row["seeds"] == [1, 2]
+    assert row["outcomes"] == ["trained", "trained"]
+    seconds = row["seconds"]
+    assert set(seconds) == set(row["cpu_seconds"]) == SWEEP_IMPLEMENTATIONS
+    expected = {"sweep", "one_fit", "separate_fits"} | {
+        f"{peer}_vmap" for peer in ("torch", "jax") if installed(peer)}
+    for name in SWEEP_IMPLEMENTATIONS:
+        assert (seconds[name] is not None) == (name in expected), name
+    for name in expected - {"sweep"}:
+        assert seconds[name] > 0
+        assert row["ratios"][f"sweep/{name}"] == pytest.approx(seconds["sweep"] / seconds[name])
+    assert row["gflops_per_s"] == pytest.approx(TINY_SWEEP.flops / seconds["sweep"] / 1e9)
+
+
+def test_a_sweep_row_keeps_jaxs_compile_time_apart():
+    pytest.importorskip("jax")
+    report = bench.run([], extra=[TINY_SWEEP], repeat=1, peers=("jax",))
+    (row,) = report["workloads"]
+    assert set(row["compile_seconds"]) == {"jax_vmap"} and row["compile_seconds"]["jax_vmap"] > 0
+
+
+def test_a_sweep_of_one_network_is_its_own_separate_fit():
+    one = dataclasses.replace(TINY_SWEEP, name="tiny-sweep-1", networks=1)
+    (row,) = bench.run([], extra=[one], repeat=1, peers=())["workloads"]
+    assert row["seconds"]["separate_fits"] == row["seconds"]["one_fit"] > 0
+
+
+def test_without_separate_the_k_fits_are_left_out_and_said_so():
+    (row,) = bench.run([], extra=[TINY_SWEEP], repeat=1, peers=(), separate=False)["workloads"]
+    assert row["seconds"]["separate_fits"] is None and row["ratios"]["sweep/separate_fits"] is None
+    assert row["notes"]["separate_fits"] == "not asked for (--no-separate)"
+    assert row["seconds"]["one_fit"] > 0
+
+
+def test_a_sweeps_peers_left_out_or_missing_are_n_a(monkeypatch):
+    hide(monkeypatch, "torch")
+    (row,) = bench.run([], extra=[TINY_SWEEP], repeat=1, peers=("torch",))["workloads"]
+    assert row["seconds"]["torch_vmap"] is None and row["notes"]["torch_vmap"] == "torch is not installed"
+    assert row["seconds"]["jax_vmap"] is None and row["notes"]["jax_vmap"] == "not asked for"
+    assert row["ratios"]["sweep/torch_vmap"] is None
+
+
+def test_a_sweep_says_how_it_goes_as_it_runs():
+    said = []
+    bench.run([], extra=[TINY_SWEEP], repeat=1, peers=(), progress=said.append)
+    assert said == ["tiny-sweep: sweep ...", "  xpnet sweep of 2 ...", "  xpnet one fit ...",
+                    "  xpnet 2 separate fits ..."]

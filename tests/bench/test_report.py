@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _bench_cases import MEMORY_COLUMNS, TIMES_COLUMNS, markdown_tables
+from _bench_cases import MEMORY_COLUMNS, SWEEP_COLUMNS, TIMES_COLUMNS, markdown_tables
 
 from xpnet import bench
 
@@ -70,3 +70,41 @@ def test_the_formats_of_a_cell():
     assert bench.format_load(None) == "n/a" and bench.format_load([1, 2.5, 3]) == "1.00 2.50 3.00"
     assert bench.ratio(1.0, None) is None and bench.ratio(None, 1.0) is None
     assert bench.ratio(1.0, 0.0) is None and bench.ratio(3.0, 2.0) == 1.5
+
+
+def _sweep_row(name, K, *, jax=0.5):
+    seconds = {"sweep": 2.0, "one_fit": 1.0, "separate_fits": 4.0, "torch_vmap": None,
+               "jax_vmap": jax}
+    return {
+        "workload": name, "kind": "sweep", "networks": K, "layers": [3, 4, 1],
+        "seconds": seconds,
+        "cpu_seconds": {k: None if v is None else v / 2 for k, v in seconds.items()},
+        "compile_seconds": {} if jax is None else {"jax_vmap": 0.25},
+        "ratios": {f"sweep/{k}": None if v is None else 2.0 / v
+                   for k, v in seconds.items() if k != "sweep"},
+        "gflops_per_s": 5.55, "notes": {"data": "random", "torch_vmap": "not asked for"},
+        "memory": None,
+    }
+
+
+def test_the_sweep_table_holds_each_cell_in_its_column():
+    report = {"environment": ENVIRONMENT,
+              "workloads": [_sweep_row("s4", 4), _sweep_row("s1", 1, jax=None)]}
+    (sweeps,) = markdown_tables(bench.tables(report))  # no table of the other workloads
+    assert list(sweeps) == ["s4", "s1"] and list(sweeps["s4"]) == SWEEP_COLUMNS
+    assert sweeps["s4"] == {
+        "workload": "s4", "K": "4", "xpnet sweep": "2.000 (CPU 1.000)",
+        "one fit": "1.000 (CPU 0.500)", "K separate fits": "4.000 (CPU 2.000)",
+        "torch vmap": "n/a", "jax vmap": "0.500 (CPU 0.250)", "sweep/one fit": "2.00×",
+        "sweep/separate": "0.50×", "sweep/torch vmap": "n/a", "sweep/jax vmap": "4.00×",
+        "jax compile": "0.250", "sweep GFLOP/s": "5.5"}
+    assert sweeps["s1"]["jax vmap"] == sweeps["s1"]["jax compile"] == "n/a"
+
+
+def test_a_report_of_sweeps_and_other_workloads_has_every_table_and_all_notes():
+    report = {"environment": ENVIRONMENT, "workloads": [_row("a", 1.0, None), _sweep_row("s", 4)]}
+    text = bench.tables(report)
+    times, memory, sweeps = markdown_tables(text)
+    assert list(times) == list(memory) == ["a"] and list(sweeps) == ["s"]
+    assert "- data (all workloads): random" in text.splitlines()
+    assert "- torch_vmap (s): not asked for" in text.splitlines()

@@ -128,3 +128,90 @@ def test_synchronize_returns_its_input(xp):
     assert _backend.synchronize(x) is x
     pair = [(x, xp.zeros(2))]
     assert _backend.synchronize(pair) is pair
+
+
+# -- a sweep's runners ------------------------------------------------------------------
+
+#: A tiny sweep: three networks of three layers, each its own learning rate and seed.
+TINY_SWEEP = bench.Workload("tiny-sweep", (8, 5, 3, 1), "sweep", 16, output="sigmoid",
+                            learning_rate=0.5, iterations=7, networks=3)
+#: Each implementation of a sweep, by name: (workload, host data, dtype) -> Runner.
+SWEEP_RUNNERS = {
+    "sweep": lambda w, data, dtype: bench.sweep_runner(w, data, bench.resolve_target("numpy"),
+                                                       dtype),
+    "separate": lambda w, data, dtype: bench.separate_fits_runner(
+        w, data, bench.resolve_target("numpy"), dtype),
+    "torch": lambda w, data, dtype: bench.torch_vmap_runner(w, data, "cpu", dtype),
+    "jax": lambda w, data, dtype: bench.jax_vmap_runner(w, data, "cpu", dtype),
+}
+
+
+def _sweep_runner(name, w=TINY_SWEEP, dtype="float64"):
+    if name in ("torch", "jax"):
+        pytest.importorskip(name)
+        if name == "jax":
+            _backend.enable_jax_x64()  # the tests' process: float64 runs on JAX too
+    return SWEEP_RUNNERS[name](w, bench.host_data(w), dtype)
+
+
+def _trained(runner):
+    runner.setup()
+    runner.run()
+    return runner.params(), runner.costs()
+
+
+@pytest.mark.parametrize("name", ["separate", "torch", "jax"])
+def test_a_sweeps_peers_train_the_sweeps_networks_in_float64(name):
+    # The same initial weights (each network's seed), learning rates and full-batch steps:
+    # every implementation ends where xpnet.Sweep ends, and read back the same costs.
+    params, costs = _trained(_sweep_runner(name))
+    sweep_params, sweep_costs = _trained(_sweep_runner("sweep"))
+    start = bench.sweep_initial_params(TINY_SWEEP, "float64")
+    assert np.abs(sweep_params[0][0] - start[0][0]).max(axis=(1, 2)).min() > 1e-4  # each trained
+    for (W, b), (W_s, b_s) in zip(params, sweep_params):
+        assert W.shape == W_s.shape and b.shape == b_s.shape
+        np.testing.assert_allclose(W, W_s, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(b, b_s, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(costs, sweep_costs, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(SWEEP_RUNNERS))
+def test_a_sweep_runner_gives_stacked_params_and_a_cost_per_network(name):
+    runner = _sweep_runner(name, dtype="float32")
+    params, costs = _trained(runner)
+    K = TINY_SWEEP.networks
+    assert [(W.shape, b.shape) for W, b in params] == [
+        ((K, 5, 8), (K, 5, 1)), ((K, 3, 5), (K, 3, 1)), ((K, 1, 3), (K, 1, 1))]
+    assert all(W.dtype == np.float32 for W, _ in params)
+    assert len(costs) == K and all(c > 0 for c in costs)
+    assert runner.cost() == costs[0]
+
+
+def test_the_sweep_runner_says_every_network_trained():
+    runner = _sweep_runner("sweep")
+    _trained(runner)
+    assert runner.outcomes() == ["trained"] * TINY_SWEEP.networks
+
+
+def test_the_separate_fits_runner_fits_the_first_networks_asked_for():
+    w = TINY_SWEEP
+    one = bench.separate_fits_runner(w, bench.host_data(w), bench.resolve_target("numpy"),
+                                     "float64", networks=1)
+    params, costs = _trained(one)
+    all_params, all_costs = _trained(_sweep_runner("separate"))
+    assert params[0][0].shape == (1, 5, 8) and costs == all_costs[:1]
+    np.testing.assert_array_equal(params[0][0][0], all_params[0][0][0])
+
+
+def test_only_the_jax_vmap_runner_compiles_and_says_how_long():
+    assert _sweep_runner("jax").compile_seconds > 0
+    for name in ("sweep", "separate", "torch"):
+        assert _sweep_runner(name).compile_seconds is None
+
+
+def test_torch_vmap_without_a_gpu_is_unavailable_there():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(bench.Unavailable, match="no CUDA device"):
+        bench.torch_vmap_runner(TINY_SWEEP, bench.host_data(TINY_SWEEP), "gpu", "float32")

@@ -74,3 +74,47 @@ def test_workload_settings_are_checked():
         bench.Workload("w", (2, 1), "step", 4, optimizer="adam")
     with pytest.raises(ConfigError, match="kind"):
         bench.Workload("w", (2, 1), "train", 4)
+
+
+def test_sweep_workloads_are_the_two_cat_networks_at_each_K():
+    sweeps = bench.sweep_workloads(iterations=7)
+    assert list(sweeps) == list(bench.SWEEP_WORKLOADS) == [
+        f"sweep-{n}-{K}" for n in ("2layer", "4layer") for K in (1, 4, 16, 64)]
+    for name, w in sweeps.items():
+        network, K = name.split("-")[1], int(name.split("-")[2])
+        assert w.layers == {"2layer": (12288, 7, 1), "4layer": (12288, 20, 7, 5, 1)}[network]
+        assert (w.kind, w.networks, w.m, w.iterations) == ("sweep", K, 209, 7)
+        assert (w.output, w.optimizer, w.data, w.learning_rate) == ("sigmoid", "sgd", "cat", 0.0075)
+
+
+def test_sweeps_are_asked_for_by_name_and_take_the_iterations():
+    assert set(bench.SWEEP_WORKLOADS) <= set(bench.ALL_WORKLOADS)
+    assert not set(bench.SWEEP_WORKLOADS) & set(bench.WORKLOAD_NAMES)
+    assert bench.workloads(iterations=3)["sweep-4layer-16"].iterations == 3
+
+
+def test_a_sweep_has_a_learning_rate_a_decade_down_and_a_seed_per_network():
+    w = bench.Workload("s", (4, 3, 1), "sweep", 8, output="sigmoid", learning_rate=0.1,
+                       networks=4)
+    assert w.seeds == (1, 2, 3, 4)
+    assert w.learning_rates == pytest.approx([0.1, 0.1 * 10**-0.25, 0.1 * 10**-0.5,
+                                              0.1 * 10**-0.75], rel=1e-15)
+    one = bench.Workload("s", (4, 3, 1), "sweep", 8, output="sigmoid", learning_rate=0.1)
+    assert one.learning_rates == (0.1,) and one.seeds == (1,)
+
+
+def test_a_sweeps_flops_count_every_network():
+    w = bench.Workload("s", (3, 4, 2), "sweep", 5, output="sigmoid", iterations=7, networks=3)
+    assert w.updates == 7 and w.batch_sizes == [5] * 7
+    assert w.flops == 3 * 7 * 480  # K · iterations · one update of [3, 4, 2] at m = 5
+
+
+def test_sweep_workload_settings_are_checked():
+    with pytest.raises(ConfigError, match="networks"):
+        bench.Workload("s", (2, 1), "sweep", 4, output="sigmoid", networks=0)
+    with pytest.raises(ConfigError, match="a fit workload trains one network"):
+        bench.Workload("w", (2, 1), "fit", 4, networks=2)
+    with pytest.raises(ConfigError, match="optimizer sgd, output sigmoid"):
+        bench.Workload("s", (2, 1), "sweep", 4, output="sigmoid", optimizer="adam")
+    with pytest.raises(ConfigError, match="optimizer sgd, output sigmoid"):
+        bench.Workload("s", (2, 2), "sweep", 4, output="softmax")
