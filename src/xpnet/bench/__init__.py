@@ -15,9 +15,23 @@ The workloads, each a network, a batch and an amount of training:
 | ``wide-step-512``  | [3072, 1024, 1024, 10] relu, softmax | one update at m = 512                         |
 | ``mnist-epoch``    | [784, 256, 128, 10] relu, softmax    | one epoch of Adam (lr 1e-3, batch 128) over m = 60,000 (``--mnist-m``) random pixels in [0, 1) and labels, X row-major |
 | ``mnist-epoch-colmajor`` | the same                       | the same, X column-major (each example contiguous) |
+| ``sweep-2layer-K``, ``sweep-4layer-K`` (K = 1, 4, 16, 64) | [12288, 7, 1] or [12288, 20, 7, 5, 1] relu, sigmoid | K networks, ``--iterations`` full-batch updates each at m = 209 on the cat images (or their stand-in, as ``cat-fit``); network k has learning rate 0.0075·10^(−k/K) and seed k + 1 |
 
-The first four run by default; the two MNIST-shaped epochs when ``--workloads``
-names them.
+The first four run by default; the two MNIST-shaped epochs and the sweeps when
+``--workloads`` names them.
+
+A sweep (issue 17) is timed as: **xpnet.Sweep**, the K networks trained as one
+stack (``Sweep(net, learning_rate=[...], seed=[...]).fit``); **one fit**,
+network 0 alone (``Network.fit``); **K separate fits**, the K networks' fits
+one after the other (``--no-separate`` leaves them out: K times one fit's
+time); **torch vmap**, PyTorch's model-ensembling recipe
+(``torch.func.stack_module_state``, ``functional_call``, ``grad_and_value``,
+``torch.func.vmap`` over the models, BCE with logits, each model's learning
+rate); **jax vmap**, ``jax.jit(jax.vmap(step))`` of the ``value_and_grad``
+step below, compiled ahead of the timing (its compile time reported apart).
+xpnet's runs are the calls a user makes, drawing the initial weights; the
+peers start from the same weights, drawn beforehand. Reported: each time, and
+the ratios sweep/one fit, sweep/separate, sweep/torch vmap and sweep/jax vmap.
 
 Each runs, in this one process, one after the other:
 
