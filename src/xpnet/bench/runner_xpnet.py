@@ -98,7 +98,8 @@ def _sweep_data(w: Workload, data: HostData, target: Target, dtype: str):
 
 def _stacked(params_of_each: list) -> list:
     """The host parameters of K networks, each [(W, b), ...], stacked as a sweep holds them."""
-    return [(np.stack([p[l][0] for p in params_of_each]), np.stack([p[l][1] for p in params_of_each]))
+    return [(np.stack([p[l][0] for p in params_of_each]),
+             np.stack([p[l][1] for p in params_of_each]))
             for l in range(len(params_of_each[0]))]
 
 
