@@ -96,6 +96,19 @@ def test_mini_batches_and_dropout_per_network_train_as_their_own_fits(flower, fl
                                                       keep_probs=keep_probs, **fit))
 
 
+def test_networks_with_and_without_dropout_on_mini_batches_train_as_their_own_fits(
+        flower, flower_val):
+    # A fit with dropout draws its masks from its shuffles' stream and one without does
+    # not: their own fits see other batches, so the sweep trains each kind in its own stack.
+    keep_probs = [1.0, 0.7, 1.0]
+    fit = dict(epochs=4, batch_size=48, optimizer="momentum", validation_data=flower_val)
+    sweep = Sweep(template(), learning_rate=RATES, seed=SEEDS, keep_prob=keep_probs)
+    sweep.fit(*flower, shuffle_seed=1, **fit)
+    for k in range(3):
+        assert_same_network(sweep.network(k), own_fit(k, *flower, keep_probs=keep_probs,
+                                                      l2s=[0.0] * 3, **fit))
+
+
 def test_a_learning_rate_schedule_per_network_trains_as_its_own_fit(flower):
     rates = [xpnet.optimizers.step_decay(0.5, every=20), 0.1,
              xpnet.optimizers.exponential_decay(1.0, every=10)]
@@ -191,6 +204,20 @@ def test_results_are_sorted_by_validation_accuracy(flower, flower_val):
     best = sweep.best()
     assert isinstance(best, xpnet.Network)
     assert best.score(*flower_val) == pytest.approx(rows[0]["val_accuracy"])
+
+
+def test_results_in_iteration_mode_describe_the_networks_handed_back(flower, flower_val):
+    # The last record of iteration mode describes the parameters before the last update
+    # (the course's convention); the table gives those after it, which network(k) holds.
+    sweep = Sweep(template(), learning_rate=[0.3, 1.0, 3.0], seed=SEEDS)
+    sweep.fit(*flower, iterations=101, validation_data=flower_val)
+    for row in sweep.results():
+        net = sweep.network(row["network"])
+        assert row["iteration"] == 101
+        assert row["val_accuracy"] == net.score(*flower_val)
+        assert row["accuracy"] == net.score(*flower)
+        assert row["cost"] == pytest.approx(net.cost(*flower), rel=1e-12)
+        assert row["val_cost"] == pytest.approx(net.cost(*flower_val), rel=1e-12)
 
 
 def test_results_without_validation_are_sorted_by_training_cost(flower):
@@ -329,6 +356,30 @@ def test_a_resumed_sweep_ends_as_an_uninterrupted_one(flower, flower_val, tmp_pa
     whole = Sweep(template(), learning_rate=[0.05, 2.0, 8.0], seed=SEEDS, l2=[0.0, 0.01, 0.0])
     whole.fit(*flower, validation_data=flower_val, checkpoint=tmp_path / "whole.ckpt", **fit)
     assert resumed.outcomes == whole.outcomes
+    for k in range(3):
+        for pair, whole_pair in zip(resumed.network(k).params, whole.network(k).params):
+            for theta, theta_whole in zip(pair, whole_pair):
+                np.testing.assert_array_equal(theta, theta_whole)
+        assert resumed.histories[k] == whole.histories[k]
+
+
+def test_a_sweep_in_two_stacks_resumes_in_the_second(flower, flower_val, tmp_path):
+    settings = dict(learning_rate=[0.05, 0.1, 0.2], seed=SEEDS, keep_prob=[1.0, 0.8, 0.6])
+    fit = dict(epochs=6, batch_size=50, validation_data=flower_val, checkpoint_every=1,
+               checkpoint=tmp_path / "sweep.ckpt")
+    records = []
+
+    def stop(histories):
+        records.append(1)
+        if len(records) == 9:  # the first stack's 6 records, then 3 of the second's
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Sweep(template(), **settings).fit(*flower, on_record=stop, **fit)
+    resumed = Sweep(template(), **settings)
+    resumed.fit(*flower, resume=tmp_path / "sweep.ckpt", **fit)
+    whole = Sweep(template(), **settings)
+    whole.fit(*flower, **{**fit, "checkpoint": tmp_path / "whole.ckpt"})
     for k in range(3):
         for pair, whole_pair in zip(resumed.network(k).params, whole.network(k).params):
             for theta, theta_whole in zip(pair, whole_pair):

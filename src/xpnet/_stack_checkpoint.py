@@ -80,6 +80,8 @@ def save(path: str | os.PathLike, *, config: dict, settings: list[dict], optimiz
         "best_val_costs": json.dumps([c if math.isfinite(c) else None
                                       for c in state.best_val_costs]),
         "since_best": json.dumps(state.since_best),
+        "final_figures": json.dumps({str(k): f for k, f in state.final_figures.items()}),
+        "group": json.dumps(state.group),
     }
     write_tensors(path, tensors, metadata)
 
@@ -107,7 +109,8 @@ def load(path: str | os.PathLike, *, config: dict, settings: list[dict], optimiz
                             f"{FORMAT_VERSION}")
     saved = {}
     for key in ("config", "settings", "optimizer", "plan", "position", "rng", "networks",
-                "histories", "outcomes", "diverged_at", "best_val_costs", "since_best"):
+                "histories", "outcomes", "diverged_at", "best_val_costs", "since_best",
+                "final_figures", "group"):
         try:
             saved[key] = json.loads(metadata[key])
         except KeyError:
@@ -126,7 +129,7 @@ def load(path: str | os.PathLike, *, config: dict, settings: list[dict], optimiz
                               "settings")
 
     K = len(settings)
-    for key in ("position", "rng", "diverged_at"):
+    for key in ("position", "rng", "diverged_at", "final_figures"):
         if not isinstance(saved[key], dict):
             raise bad(f"its {key} is not a JSON object")
     position = _check_position(saved["position"], plan, bad)
@@ -154,9 +157,21 @@ def load(path: str | os.PathLike, *, config: dict, settings: list[dict], optimiz
     if not all(is_int(n) and n >= 0 for n in since_best):
         raise bad("its since_best are not whole numbers >= 0")
 
+    if not is_int(saved["group"]) or saved["group"] < 0:
+        raise bad(f"its group {saved['group']!r} is not a whole number >= 0")
+    for key, value in [*saved["diverged_at"].items(), *saved["final_figures"].items()]:
+        if not (key.isdigit() and int(key) < K):
+            raise bad(f"{key!r} names none of the {K} networks")
+    for figures in saved["final_figures"].values():
+        if not isinstance(figures, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in figures.values()):
+            raise bad("its final_figures are not objects of numbers")
+    if any(outcomes[k] is not None for k in networks):
+        raise bad("a network still training has an outcome")
+
     dims = list(config["layer_dims"])
     dtype = np.dtype(config["dtype"])
-    left = sorted(set(range(K)) - set(networks))
+    left = [k for k in range(K) if outcomes[k] is not None]
     groups = [(f"final.{k}.", None) for k in left]
     groups += [(f"best.{k}.", None) for k in range(K) if f"best.{k}.W1" in tensors]
     if networks:
@@ -195,5 +210,7 @@ def load(path: str | os.PathLike, *, config: dict, settings: list[dict], optimiz
         best={k: pairs(f"best.{k}.") for k in range(K) if f"best.{k}.W1" in arrays},
         best_val_costs=best_val_costs, since_best=list(since_best),
         diverged_at={int(k): why for k, why in saved["diverged_at"].items()},
+        final_figures={int(k): f for k, f in saved["final_figures"].items()},
+        group=saved["group"],
     )
     return state, rng

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _backend, network, optimizers
+from . import _backend, losses, network, optimizers
 from .distributed import SingleProcess
 from .network import Architecture
 from .training import Examples, History, Hooks, Model, Plan, TrainState, _Loop
@@ -83,7 +83,11 @@ class StackState(TrainState):
 
     ``final`` holds the parameters of each network that has left the stack (its own
     (W, b) pairs), ``outcomes`` what became of it; ``best`` the parameters of each
-    network's best record under early stopping.
+    network's best record under early stopping. ``final_figures`` holds, for each
+    network that trained to the end in iteration mode, the figures of the parameters
+    it ended with (its last record, as the course's, describes those before the last
+    update). ``group`` is the index of the group of networks training now, where a
+    sweep trains its networks in several stacks, one after another.
     """
 
     networks: list[int] = field(default_factory=list)
@@ -94,13 +98,20 @@ class StackState(TrainState):
     best_val_costs: list[float] = field(default_factory=list)
     since_best: list[int] = field(default_factory=list)
     diverged_at: dict[int, str] = field(default_factory=dict)
+    final_figures: dict[int, dict[str, float]] = field(default_factory=dict)
+    group: int = 0
 
     @classmethod
-    def start(cls, params: tuple, opt_state: dict) -> "StackState":
-        K = params[0][0].shape[0]
-        return cls(params, opt_state, networks=list(range(K)),
-                   histories=[History() for _ in range(K)], outcomes=[None] * K,
-                   best_val_costs=[math.inf] * K, since_best=[0] * K)
+    def empty(cls, K: int) -> "StackState":
+        """The state of K networks none of which has started."""
+        return cls((), {"count": 0, "slots": {}}, histories=[History() for _ in range(K)],
+                   outcomes=[None] * K, best_val_costs=[math.inf] * K, since_best=[0] * K)
+
+    def begin(self, networks: Sequence[int], params: tuple, opt_state: dict) -> None:
+        """Start training ``networks`` from ``params`` (their stack) and ``opt_state``."""
+        self.networks, self.params, self.opt_state = list(networks), params, opt_state
+        self.step = self.epoch = 0
+        self.last_finite_params = None
 
 
 def train_stack(state: StackState, data: Examples, plan: Plan, *, stack: StackModel, random,
@@ -122,9 +133,9 @@ class _StackLoop(_Loop):
         self.stack = stack
 
     def run(self, state: StackState, data: Examples) -> StackState:  # type: ignore[override]
-        self.model = self.stack.model(state.networks)
         if not state.networks:
             return state
+        self.model, self.data = self.stack.model(state.networks), data
         return super().run(state, data)
 
     # -- what a record reads back: one figure per network ---------------------------------
@@ -237,6 +248,36 @@ class _StackLoop(_Loop):
             else:
                 state.final[k] = self.network_params(state.params, position)
             state.outcomes[k] = STOPPED_EARLY if state.histories[k].stopped_early else TRAINED
+        if not by_epochs and self.plan.patience is None:
+            self.measure_final(state)
+        state.networks, state.params, state.last_finite_params = [], (), ()  # all have left
+
+    def measure_final(self, state: StackState) -> None:
+        """The figures of the parameters the networks still training end with (after the
+        last update, which no record of iteration mode describes), so that a sweep's
+        table ranks the networks it hands back."""
+        trained = [(p, k) for p, k in enumerate(state.networks) if state.outcomes[k] == TRAINED]
+        if not trained:
+            return
+        figures = self.figures(state.params, self.data, "")
+        if self.validation is not None:
+            figures.update(self.figures(state.params, self.validation, "val_"))
+        for position, k in trained:
+            state.final_figures[k] = {"iteration": state.step, **{
+                name: float(values[position]) for name, values in figures.items()}}
+
+    def figures(self, params, examples: Examples, prefix: str) -> dict[str, np.ndarray]:
+        """{cost, accuracy} of each network of the stack ``params`` on ``examples`` (a
+        block of columns at a time), the L2 term included, as a record reports them."""
+        xp, arch = self.xp, self.arch
+        J = network.cost(params, examples.X, examples.Y, arch, xp=xp, block=network.PREDICT_BLOCK)
+        figures = {f"{prefix}cost": self.to_host(J)}
+        if arch.output.classifier:
+            A = network.predict_proba(params, examples.X, arch, xp=xp)
+            hits = _backend.to_host(losses.correct_count(arch.output.name, A, examples.Y, xp=xp))
+            figures[f"{prefix}accuracy"] = hits / losses.prediction_count(arch.output.name,
+                                                                          examples.Y)
+        return figures
 
     def network_params(self, params, position: int) -> tuple:
         """Network ``position``'s own (W, b) pairs, copied out of the stack ``params``."""

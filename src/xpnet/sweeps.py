@@ -80,6 +80,7 @@ class Sweep:
         self.outcomes: list[str] | None = None
         self.divergences: dict[int, str] = {}
         self._final: dict[int, tuple] | None = None
+        self._figures: dict[int, dict] = {}
         self._where: tuple = (None, None)
 
     @classmethod
@@ -158,10 +159,10 @@ class Sweep:
             stack = StackModel(net.architecture, name, hyperparameters, tuple(self.settings),
                                xp, dtype, device, inplace=_backend.supports_inplace(xp))
             self._check_memory(plan, data, validation, name, stack, xp, device)
+            groups = self._groups(plan, data.m, random.masks_on_device)
+            after_hold_out = random.state
             if resume is None:
-                params = self._initial_params(xp, device)
-                state = StackState.start(params, stack.model(range(len(self))).optimizer.init(
-                    params, xp=xp))
+                state = StackState.empty(len(self))
             else:
                 state, random.state = _stack_checkpoint.load(resume, **described, xp=xp,
                                                              device=device)
@@ -171,29 +172,53 @@ class Sweep:
                     _stack_checkpoint.save(checkpoint, **described, state=state,
                                            rng_state=random.state)
 
-            progress = Progress(plan, data.m, enabled=verbose, resumed=(state.step, state.epoch))
-            hooks = Hooks(on_record=_fitting.both(on_record, _leading(progress.update)),
-                          on_checkpoint=save,
-                          on_update=progress.advance if progress.enabled else None)
-            try:
-                state = train_stack(state, data, plan, stack=stack, random=random,
-                                    validation=validation, hooks=hooks)
-                if save is not None:
-                    save(state)
-            finally:
-                progress.close()
+            for g in range(state.group, len(groups)):
+                if resume is None or g > state.group or not (state.networks or state.step):
+                    # Each group starts as its networks' own fits would: the generator
+                    # just past the validation split, each its own initial weights.
+                    random.state = after_hold_out
+                    params = self._initial_params(groups[g], xp, device)
+                    state.group = g
+                    state.begin(groups[g], params, stack.model(groups[g]).optimizer.init(
+                        params, xp=xp))
+                progress = Progress(plan, data.m, enabled=verbose,
+                                    resumed=(state.step, state.epoch))
+                hooks = Hooks(on_record=_fitting.both(on_record, _leading(progress.update)),
+                              on_checkpoint=save,
+                              on_update=progress.advance if progress.enabled else None)
+                try:
+                    state = train_stack(state, data, plan, stack=stack, random=random,
+                                        validation=validation, hooks=hooks)
+                    if save is not None:
+                        save(state)
+                finally:
+                    progress.close()
         self.histories, self.outcomes = state.histories, state.outcomes
         self.divergences = dict(state.diverged_at)
-        self._final, self._where = state.final, (xp, device)
+        self._final, self._figures = state.final, dict(state.final_figures)
+        self._where = (xp, device)
         return self.histories
 
-    def _initial_params(self, xp, device) -> tuple:
+    def _groups(self, plan, m: int, masks_on_device: bool) -> list[list[int]]:
+        """The networks in the stacks they train in, one stack after another: one stack,
+        except where networks with dropout and without it take mini-batches from the
+        host's generator. There a fit with dropout draws its masks from the stream its
+        shuffles come from, and one without does not, so their own fits see other
+        batches: each kind trains in a stack of its own."""
+        everyone = list(range(len(self)))
+        shuffled = plan.epochs is not None and plan.batch_size is not None and plan.batch_size < m
+        dropout = [k for k in everyone if self.settings[k].keep_prob < 1.0]
+        if not shuffled or masks_on_device or len(dropout) in (0, len(self)):
+            return [everyone]
+        return [[k for k in everyone if k not in dropout], dropout]
+
+    def _initial_params(self, networks: Sequence[int], xp, device) -> tuple:
         """The stack's starting weights: each network's drawn with its own seed, as its own
         ``Network`` would draw them, stacked on the host and moved once."""
         net = self.template
-        drawn = [initializers.initialize(net.layer_dims, net.init, seed=s.seed,
+        drawn = [initializers.initialize(net.layer_dims, net.init, seed=self.settings[k].seed,
                                          init_scale=net.init_scale, dtype=net.dtype)
-                 for s in self.settings]
+                 for k in networks]
         return tuple((_backend.from_host(np.stack([p[l][0] for p in drawn]), xp, device),
                       _backend.from_host(np.stack([p[l][1] for p in drawn]), xp, device))
                      for l in range(len(drawn[0])))
@@ -240,9 +265,11 @@ class Sweep:
         return net
 
     def results(self) -> "Results":
-        """A table of every network: its settings, outcome and last recorded figures, sorted
-        by validation score (accuracy, else cost) when there was validation data, else
-        by training cost; diverged networks last."""
+        """A table of every network: its settings, outcome and the figures of the parameters
+        it ended with (its best record's under early stopping, its last finite record's
+        if it diverged, else those after its last update), sorted by validation score
+        (accuracy, else cost) when there was validation data, else by training cost;
+        diverged networks last."""
         self._fitted()
         rows = []
         for k, (s, history, outcome) in enumerate(zip(self.settings, self.histories,
@@ -250,7 +277,9 @@ class Sweep:
             row = {"network": k, "learning_rate": _rate_name(s.learning_rate), "l2": s.l2,
                    "keep_prob": s.keep_prob, "seed": s.seed, "outcome": outcome}
             at = history.best if history.best is not None else len(history) - 1
-            if len(history):
+            if k in self._figures:  # the parameters after the last update, in iteration mode
+                row.update(self._figures[k])
+            elif len(history):
                 row["iteration"] = history.iterations[at]
                 if history.epochs:
                     row["epoch"] = history.epochs[at]
