@@ -175,6 +175,25 @@ def test_save_writes_the_best_network(capsys, here):
         final_figures(out)["test accuracy"], abs=0.005)
 
 
+def test_a_sweep_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(capsys, here):
+    pytest.importorskip("safetensors")
+    code, whole, err = run(capsys, *QUICK, "--iterations", "40")
+    assert code == 0, err
+    code, _, err = run(capsys, *QUICK, "--iterations", "40", "--checkpoint", "run.ckpt",
+                       "--print-every", "10")
+    assert code == 0, err
+    code, out, err = run(capsys, *QUICK, "--iterations", "40", "--checkpoint", "run.ckpt",
+                         "--print-every", "10", "--resume")
+    assert code == 0, err
+    assert "resuming from run.ckpt" in out
+    assert table(out) == table(whole)
+
+
+def test_resume_without_checkpoint_is_refused(capsys):
+    assert refused(capsys, *QUICK, "--resume") == (
+        "xpnet: error: --resume goes on from --checkpoint PATH: give both")
+
+
 def test_json_writes_the_table_best_first(capsys, here):
     code, out, err = run(capsys, *QUICK, "--json", "table.json")
     assert code == 0, err
@@ -210,8 +229,8 @@ def test_a_config_file_gives_a_setting_one_value_or_a_list(capsys, here):
     ('{"seeds": [1, -1]}',
      "config file run.json: 'seeds' must be an integer from 0 to 4294967295, got -1"),
     ('{"seeds": [1], "seed": [2]}', "config file run.json gives 'seed' twice (as seeds and seed)"),
-    ('{"checkpoint": "run.ckpt"}',
-     "config file run.json has an unknown option 'checkpoint'"),
+    ('{"plot_boundary": "regions.png"}',
+     "config file run.json has an unknown option 'plot_boundary'"),
 ])
 def test_a_config_value_a_sweep_cannot_take_is_one_line(capsys, here, text, line):
     (here / "run.json").write_text(text)
@@ -285,8 +304,9 @@ def test_a_bad_value_or_combination_is_refused_in_one_line(capsys, here, argv, l
                                 "--learning-rate?"),
     (["--seedz", "1"], "xpnet sweep has no option --seedz: did you mean --seed?"),
     (["--learning-rate"], "--learning-rate needs at least one value"),
-    (["--checkpoint", "run.ckpt"],
-     "xpnet sweep has no option --checkpoint: a sweep writes no checkpoint (xpnet train does)"),
+    (["--plot-boundary", "regions.png"],
+     "xpnet sweep has no option --plot-boundary: it is xpnet train's (train the best settings "
+     "with it to draw their decision regions)"),
     (["moons"], "xpnet sweep takes no argument 'moons': did you mean --data moons?"),
 ])
 def test_a_typo_gets_the_sweeps_usage_and_the_nearest_name(capsys, argv, line):

@@ -217,10 +217,14 @@ def check_train_options(args) -> None:
     if "early_stopping" in args.given and "validation_split" not in args.given:
         raise ConfigError(f"{option(args, 'early_stopping')} watches the validation cost: give "
                           "--validation-split too (the fraction of the training data held out)")
-    if args.resume and not args.checkpoint:
-        raise ConfigError(f"{option(args, 'resume')} goes on from --checkpoint PATH: give both")
+    _check_resume(args)
     _check_precision(args)
     _check_outputs(args, ("save", "checkpoint", "plot", "plot_boundary"))
+
+
+def _check_resume(args) -> None:
+    if args.resume and not args.checkpoint:
+        raise ConfigError(f"{option(args, 'resume')} goes on from --checkpoint PATH: give both")
 
 
 #: The settings a sweep varies: each takes one value or several, every combination trained.
@@ -239,8 +243,9 @@ def check_sweep_options(args) -> None:
             raise ConfigError(f"{with_value(args, dest)} gives {', '.join(map(str, twice))} more "
                               "than once: give each value once (the sweep trains every "
                               "combination of the values given)")
+    _check_resume(args)
     _check_precision(args)
-    _check_outputs(args, ("save", "plot", "json"))
+    _check_outputs(args, ("save", "checkpoint", "plot", "json"))
 
 
 def _check_counting(args) -> None:

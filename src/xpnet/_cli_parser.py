@@ -239,7 +239,8 @@ def _several(action: argparse.Action) -> argparse.Action:
 def _training_options(command: argparse.ArgumentParser, *, sweep: bool) -> None:
     """The options of ``train``, or of ``sweep``: the same, but for the settings a sweep
     varies (``--learning-rate``, ``--l2``, ``--keep-prob``, ``--seeds``), which take one
-    or more values, and for the outputs (no checkpoint; ``--save`` keeps the best)."""
+    or more values, and for the outputs (``--save`` keeps the best network, ``--json``
+    writes the table)."""
     several = "+" if sweep else None
     _common_data(command)
     command.add_argument("--config", metavar="FILE",
@@ -317,12 +318,14 @@ def _training_options(command: argparse.ArgumentParser, *, sweep: bool) -> None:
                          help="draw every network's learning curve to this file")
         out.add_argument("--json", metavar="PATH",
                          help="write the table, one object per network (best first), as JSON")
-        return
-    out.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
-    out.add_argument("--plot", metavar="PNG", help="draw the learning curves to this file")
-    out.add_argument("--plot-boundary", metavar="PNG",
-                     help="draw the decision regions over the training data (2-D data only)")
-    out.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint while training")
+    else:
+        out.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
+        out.add_argument("--plot", metavar="PNG", help="draw the learning curves to this file")
+        out.add_argument("--plot-boundary", metavar="PNG",
+                         help="draw the decision regions over the training data (2-D data only)")
+    out.add_argument("--checkpoint", metavar="PATH",
+                     help="write a checkpoint while training" + (
+                         " (every network's state, in one file)" if sweep else ""))
     out.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
                      help="go on from --checkpoint if it exists")
 
@@ -346,8 +349,6 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _training_options(sweep, sweep=True)
     sweep.elsewhere = {  # train's options that a sweep has not, and why
-        "--checkpoint": "a sweep writes no checkpoint (xpnet train does)",
-        "--resume": "a sweep writes no checkpoint to resume from (xpnet train does)",
         "--plot-boundary": "it is xpnet train's (train the best settings with it to draw "
                            "their decision regions)",
     }

@@ -256,9 +256,17 @@ def sweep(args: argparse.Namespace, group=None) -> None:
         schedule = dict(epochs=args.epochs, batch_size=args.batch_size) if by_epochs else dict(
             iterations=args.iterations or defaults["iterations"],
             record_every=args.print_every or defaults["print_every"])
+        resume = None
+        if args.resume:
+            if Path(args.checkpoint).exists():
+                resume = args.checkpoint
+                print(f"resuming from {args.checkpoint}")
+            else:
+                print(f"no checkpoint at {args.checkpoint} yet: training from the start")
         progress = sys.stderr.isatty() if args.progress is None else args.progress
         start = time.perf_counter()
         grid.fit(X_train, Y_train, **schedule, optimizer=args.optimizer,
+                 checkpoint=args.checkpoint, resume=resume,
                  validation_data=(X_test, Y_test) if on_test_set else None,
                  validation_split=None if on_test_set else args.validation_split,
                  early_stopping=args.early_stopping, verbose=progress,
