@@ -323,7 +323,7 @@ def test_stack_memory_grows_linearly_in_K():
     sizes = [stack_bytes([12288, 7, 1], K, itemsize=4, m=209, m_validation=50, slots=2,
                          dropout=True, early_stopping=True) for K in (1, 2, 64)]
     assert sizes[1] == 2 * sizes[0] and sizes[2] == 64 * sizes[0]
-    assert math.isclose(sizes[0] / 4, 86_031 * 6 + 8 * (209 * 4 + 50 * 2))
+    assert math.isclose(sizes[0] / 4, 86_031 * 8 + 8 * (209 * 4 + 50 * 2))
 
 
 # -- checkpoints --------------------------------------------------------------------------

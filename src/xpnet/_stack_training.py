@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -246,7 +246,8 @@ class _StackLoop(_Loop):
                 state.outcomes[k] = DIVERGED
                 continue
             else:
-                state.final[k] = self.network_params(state.params, position)
+                # Views of the stack, which nothing trains any more: no second copy of it.
+                state.final[k] = self.network_params(state.params, position, copy=False)
             state.outcomes[k] = STOPPED_EARLY if state.histories[k].stopped_early else TRAINED
         if not by_epochs and self.plan.patience is None:
             self.measure_final(state)
@@ -279,8 +280,11 @@ class _StackLoop(_Loop):
                                                                           examples.Y)
         return figures
 
-    def network_params(self, params, position: int) -> tuple:
-        """Network ``position``'s own (W, b) pairs, copied out of the stack ``params``."""
+    def network_params(self, params, position: int, *, copy: bool = True) -> tuple:
+        """Network ``position``'s own (W, b) pairs out of the stack ``params``: copied (the
+        stack goes on training, or is let go), or as views with ``copy=False``."""
+        if not copy:
+            return tuple((W[position, ...], b[position, ...]) for W, b in params)
         xp = self.xp
         return tuple((xp.asarray(W[position, ...], copy=True), xp.asarray(b[position, ...], copy=True))
                      for W, b in params)

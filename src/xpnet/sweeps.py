@@ -27,6 +27,7 @@ the others go on.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import math
 import os
@@ -38,8 +39,7 @@ from . import _backend, _fitting, _stack_checkpoint, initializers, optimizers
 from ._checks import check_finite, count, is_int, is_real, machine_memory
 from ._progress import Progress
 from ._random import TrainingRandom
-from ._stack_training import (DIVERGED, STOPPED_EARLY, TRAINED, Settings, StackModel,
-                              StackState, train_stack)
+from ._stack_training import DIVERGED, Settings, StackModel, StackState, train_stack
 from .distributed import SingleProcess
 from .errors import ConfigError, NotFittedError
 from .models import Network
@@ -166,11 +166,8 @@ class Sweep:
             else:
                 state, random.state = _stack_checkpoint.load(resume, **described, xp=xp,
                                                              device=device)
-            save = None
-            if checkpoint is not None:
-                def save(state: StackState) -> None:
-                    _stack_checkpoint.save(checkpoint, **described, state=state,
-                                           rng_state=random.state)
+            save = None if checkpoint is None else functools.partial(
+                _save_checkpoint, checkpoint, described, random)
 
             for g in range(state.group, len(groups)):
                 if resume is None or g > state.group or not (state.networks or state.step):
@@ -396,13 +393,15 @@ def _optimizer(optimizer) -> tuple[str, dict]:
 def stack_bytes(layer_dims: Sequence[int], K: int, *, itemsize: int, m: int, m_validation: int,
                 slots: int, dropout: bool, early_stopping: bool) -> int:
     """An upper bound of the bytes a stack of K networks holds while training: per network,
-    its parameters, gradients, optimizer slots, a snapshot (the last record's), the best
-    parameters under early stopping, and its activations on a batch of ``m`` examples
-    (A, dZ and dA of each layer, a mask per hidden layer with dropout) and on the
-    validation examples."""
+    its parameters, gradients, optimizer slots, two snapshots (the last record's, which
+    a network that diverges falls back to, and the one a record is taking), one more
+    copy (a network's own parameters once it leaves the stack), the best parameters
+    under early stopping, and its activations on a batch of ``m`` examples (A, dZ and
+    dA of each layer, a mask per hidden layer with dropout) and on the validation
+    examples."""
     parameters = sum(n * n_prev + n for n_prev, n in zip(layer_dims[:-1], layer_dims[1:]))
     units = sum(layer_dims[1:])
-    per_network = parameters * (3 + slots + int(early_stopping))
+    per_network = parameters * (5 + slots + int(early_stopping))
     per_network += units * m * (3 + int(dropout)) + units * m_validation * 2
     return K * per_network * itemsize
 
@@ -445,6 +444,10 @@ def _label(s: Settings, settings: list[Settings]) -> str:
             value = getattr(s, name)
             parts.append(f"{name}={_rate_name(value) if name == 'learning_rate' else value}")
     return ", ".join(parts) or "network"
+
+
+def _save_checkpoint(path, described: dict, random, state: StackState) -> None:
+    _stack_checkpoint.save(path, **described, state=state, rng_state=random.state)
 
 
 def _leading(update: Callable[[History], None]) -> Callable[[list[History]], None]:

@@ -14,14 +14,9 @@ from .timing import RECORD_EVERY, WARMUP_ITERATIONS, Runner
 from .workload import ADAM, Workload
 
 
-def jax_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
-    """jax.jit of one value_and_grad step of plain gradient descent or Adam on the CPU or
-    the GPU (``kind``), same weights, course layout.
-
-    float64 needs JAX's 64-bit types, a switch of the whole process that only a
-    program owning its process turns on (``xpnet bench`` does, for --dtype
-    float64); where it is off, JAX is :class:`Unavailable`, not run in float32.
-    """
+def _jax_on(kind: str, dtype: str):
+    """(jax, jax.numpy, the device, ``put``: a host array to that device in ``dtype``), or
+    :class:`Unavailable` where JAX is missing, has no such device, or float64 is off."""
     jax = optional("jax")
     if dtype == "float64" and not jax.config.jax_enable_x64:
         raise Unavailable("jax's 64-bit types are off (JAX_ENABLE_X64=1 switches them on)")
@@ -31,7 +26,18 @@ def jax_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
     if not devices:
         raise Unavailable(f"jax sees no {kind.upper()}")
     dev = devices[0]
-    put = lambda a: jax.device_put(np.asarray(a, dtype=dtype), dev)  # noqa: E731
+    return jax, jnp, dev, lambda a: jax.device_put(np.asarray(a, dtype=dtype), dev)
+
+
+def jax_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runner:
+    """jax.jit of one value_and_grad step of plain gradient descent or Adam on the CPU or
+    the GPU (``kind``), same weights, course layout.
+
+    float64 needs JAX's 64-bit types, a switch of the whole process that only a
+    program owning its process turns on (``xpnet bench`` does, for --dtype
+    float64); where it is off, JAX is :class:`Unavailable`, not run in float32.
+    """
+    jax, jnp, dev, put = _jax_on(kind, dtype)
     init = [(put(W), put(b)) for W, b in initial_params(w, dtype)]
     X, Y = put(data.X), put(data.Y)
     lr, sigmoid = w.learning_rate, w.output == "sigmoid"
@@ -118,16 +124,7 @@ def jax_vmap_runner(w: Workload, data: HostData, kind: str, dtype: str) -> Runne
     took, and no timing includes it. The costs (one per network) are read back every
     RECORD_EVERY steps, as xpnet reads its costs. float64 as :func:`jax_runner`.
     """
-    jax = optional("jax")
-    if dtype == "float64" and not jax.config.jax_enable_x64:
-        raise Unavailable("jax's 64-bit types are off (JAX_ENABLE_X64=1 switches them on)")
-    import jax.numpy as jnp
-
-    devices = _backend.jax_devices(kind)
-    if not devices:
-        raise Unavailable(f"jax sees no {kind.upper()}")
-    dev = devices[0]
-    put = lambda a: jax.device_put(np.asarray(a, dtype=dtype), dev)  # noqa: E731
+    jax, jnp, dev, put = _jax_on(kind, dtype)
     start = [(put(W), put(b)) for W, b in sweep_initial_params(w, dtype)]
     rates = put(w.learning_rates)  # (K,)
     X, Y = put(data.X), put(data.Y)
