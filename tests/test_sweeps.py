@@ -127,6 +127,29 @@ def test_a_sweep_of_one_equals_the_network_fit(flower):
     assert_same_network(sweep.network(0), own)
 
 
+def test_backend_moves_the_data_and_the_networks_train_there(flower):
+    torch = pytest.importorskip("torch")
+    sweep = Sweep(template(), learning_rate=[0.1, 0.3], seed=[1, 2])
+    sweep.fit(*flower, iterations=50, backend="torch", device="cpu")
+    W = sweep.network(1).params[0][0]
+    assert isinstance(W, torch.Tensor)
+    own = template(seed=2)
+    own.fit(*flower, iterations=50, learning_rate=0.3)
+    np.testing.assert_allclose(to_numpy(W), own.params[0][0], rtol=1e-12)
+
+
+def test_verbose_shows_the_progress_of_the_sweep(flower, capsys):
+    import importlib.util
+
+    Sweep(template(), learning_rate=[0.1, 0.3]).fit(*flower, iterations=200, verbose=True)
+    err = capsys.readouterr().err
+    assert "cost" in err
+    if importlib.util.find_spec("tqdm") is not None:
+        assert "200/200" in err  # the bar, at its end
+    else:
+        assert "iteration 199 of 200" in err  # a line per record, without tqdm
+
+
 def test_single_values_are_shared_by_every_network():
     sweep = Sweep(template(l2=0.2, keep_prob=0.8), learning_rate=[0.1, 0.2], seed=[4, 5])
     assert [(s.l2, s.keep_prob) for s in sweep.settings] == [(0.2, 0.8), (0.2, 0.8)]
