@@ -16,7 +16,9 @@
 # Knobs for a short device budget: TESTS_K (a pytest -k expression for the fast
 # suite, e.g. "cupy or torch_cuda or jax or on_gpu"), BENCH_K (the benchmark
 # suite's, default "cupy or torch or jax"), REPEAT (timings per figure of the
-# targets, default 3), ITERATIONS (of the cat fits, default 2500). A run with
+# targets, default 3), ITERATIONS (of the cat fits and sweeps, default 2500),
+# SWEEP_WORKLOADS (the sweeps timed on the GPU, issue 17's target: 64 networks
+# in at most 2× one fit's time; default "sweep-2layer-64 sweep-4layer-64"). A run with
 #   XPNET_DATA=$PWD/.gpudata TESTS_K="cupy or torch_cuda or jax or on_gpu" \
 #       bash benchmarks/gpu_check.sh .whl $OUT
 # carries the wheels in .whl and the cat files in .gpudata.
@@ -144,4 +146,15 @@ if [ -n "${DRY_RUN:-}" ]; then gpu_backends="" gpu_torch=""; fi
     echo
   done
 } | tee -a "$report"
+echo "== sweeps on the GPU"
+if [ -z "${DRY_RUN:-}" ]; then
+  {
+    echo "## Sweeps on the GPU (cupy), ${ITERATIONS:-2500} iterations"
+    echo
+    python3 -m xpnet.bench --backend cupy --workloads ${SWEEP_WORKLOADS:-sweep-2layer-64 sweep-4layer-64} \
+      --iterations "${ITERATIONS:-2500}" --repeat 1 --no-separate --no-memory \
+      --json "$out/sweeps.json" 2>&1
+    echo
+  } | tee -a "$report"
+fi
 echo "report: $report"
