@@ -20,27 +20,13 @@ import xpnet
 from xpnet import cli
 from xpnet._cli_options import parse
 
+from test_cli_errors import refused, run
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 #: A quick sweep: 2 × 2 networks on the moons set.
 QUICK = ["sweep", "--data", "moons", "--learning-rate", "0.1", "1", "--seeds", "0", "1",
          "--iterations", "60", "--print-every", "20", "--no-progress"]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``xpnet ARGV``, run in this process."""
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def refused(capsys, *argv: str) -> str:
-    """The one line ``xpnet ARGV`` refuses it with, having done no work (nothing on stdout)."""
-    code, out, err = run(capsys, *argv)
-    assert code == 2, out + err
-    assert out == "", out
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err.rstrip("\n")
 
 
 def table(out: str) -> list[dict[str, str]]:

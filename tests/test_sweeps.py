@@ -11,6 +11,7 @@ from xpnet.data import planar_flower
 from xpnet.errors import ConfigError
 
 from conftest import asarray, assert_in_namespace, to_numpy
+from test_training import assert_progress_of_200_iterations
 
 RATES = [0.05, 0.3, 1.2]
 SEEDS = [1, 2, 3]
@@ -139,15 +140,8 @@ def test_backend_moves_the_data_and_the_networks_train_there(flower):
 
 
 def test_verbose_shows_the_progress_of_the_sweep(flower, capsys):
-    import importlib.util
-
     Sweep(template(), learning_rate=[0.1, 0.3]).fit(*flower, iterations=200, verbose=True)
-    err = capsys.readouterr().err
-    assert "cost" in err
-    if importlib.util.find_spec("tqdm") is not None:
-        assert "200/200" in err  # the bar, at its end
-    else:
-        assert "iteration 199 of 200" in err  # a line per record, without tqdm
+    assert_progress_of_200_iterations(capsys.readouterr().err)
 
 
 def test_single_values_are_shared_by_every_network():

@@ -156,16 +156,20 @@ def test_early_stopping_stops_and_restores_the_best_parameters(flower):
     assert net.cost(X_val, Y_val) == pytest.approx(hist["val_cost"][best], rel=1e-12)
 
 
-def test_verbose_shows_progress(flower, capsys):
+def assert_progress_of_200_iterations(err: str) -> None:
+    """What a verbose fit of 200 iterations wrote to stderr: tqdm's bar, or a line per record."""
     import importlib.util
 
-    flower_net().fit(*flower, iterations=200, learning_rate=1.0, verbose=True)
-    err = capsys.readouterr().err
     assert "cost" in err
     if importlib.util.find_spec("tqdm") is not None:
         assert "200/200" in err  # the bar, at its end
     else:
         assert "iteration 199 of 200" in err  # a line per record, without tqdm
+
+
+def test_verbose_shows_progress(flower, capsys):
+    flower_net().fit(*flower, iterations=200, learning_rate=1.0, verbose=True)
+    assert_progress_of_200_iterations(capsys.readouterr().err)
 
 
 def test_quiet_by_default(flower, capsys):

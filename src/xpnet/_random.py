@@ -117,7 +117,7 @@ class TrainingRandom:
                     self._columns = (columns, _backend.from_host(columns.astype(np.int64),
                                                                  self.xp, self.device))
                 columns = self._columns[1]
-            if isinstance(keep_prob, tuple) and not isinstance(keep_prob, StackThresholds):
+            if isinstance(keep_prob, tuple):
                 # A stack's keep probabilities: moved to the device once, not every step.
                 if keep_prob != self._thresholds[0]:
                     self._thresholds = (keep_prob, stack_thresholds(

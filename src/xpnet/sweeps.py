@@ -92,7 +92,7 @@ class Sweep:
         if unknown:
             raise ConfigError(f"a sweep varies {', '.join(SETTINGS)}; not {', '.join(unknown)}")
         names = [name for name in SETTINGS if name in lists]
-        values = [_as_list(lists[name], name) for name in names]
+        values = [_as_list(lists[name]) for name in names]
         for name, options in zip(names, values):
             if not options:
                 raise ConfigError(f"{name} is an empty list: give at least one value")
@@ -333,7 +333,7 @@ class Results:
 # -- the settings ---------------------------------------------------------------------
 
 
-def _as_list(value, name: str) -> list:
+def _as_list(value) -> list:
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, np.ndarray):
@@ -343,7 +343,7 @@ def _as_list(value, name: str) -> list:
 
 def _settings(network: Network, given: dict) -> list[Settings]:
     """One :class:`Settings` per network: lists of equal length, single values shared."""
-    lists = {name: _as_list(value, name) for name, value in given.items()
+    lists = {name: _as_list(value) for name, value in given.items()
              if isinstance(value, (list, tuple, np.ndarray))}
     for name, values in lists.items():
         if not values:
